@@ -1,0 +1,103 @@
+"""The one place that reads the environment (prefix NEWSBOT_, `.env` supported).
+
+Every field has a description; `.env.example` lists them all, one line each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_prompts() -> Path:
+    return PROJECT_ROOT / "prompts"
+
+
+class Settings(BaseSettings):
+    """newsbot's configuration; see `.env.example`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- knowledge base -------------------------------------------------------------------
+    data_dir: Path = Field(Path("./newsbot-data"), description="Where the embedded Chroma index lives.")
+    articles_dir: Path = Field(
+        Path("./sample_articles"),
+        description="Folder that `/reindex` (Telegram) re-indexes; the sample articles by default.",
+    )
+    chunk_tokens: int = Field(160, ge=32, le=256, description="Chunk size in word pieces.")
+    dense_chunks: int | None = Field(
+        None, ge=0,
+        description="Embed at most this many chunks per article (empty = all); every article "
+        "always gets one title+lead vector.",
+    )
+    max_file_mb: float = Field(10.0, gt=0, description="Files larger than this are refused.")
+
+    embedding: Literal["minilm", "openai"] = Field(
+        "minilm", description="minilm = offline all-MiniLM-L6-v2; openai = an OpenAI-compatible endpoint."
+    )
+    embedding_base_url: str | None = Field(None, description="Base URL of the embeddings endpoint.")
+    embedding_model: str | None = Field(None, description="Embedding model name at that endpoint.")
+    embedding_api_key: SecretStr | None = Field(None, description="API key for the embeddings endpoint.")
+    embedding_dimension: int | None = Field(None, description="Requested embedding dimension, if the model supports it.")
+
+    chroma_host: str | None = Field(None, description="Use a Chroma server at this host instead of the embedded store.")
+    chroma_port: int = Field(8000, description="Chroma server port.")
+    chroma_ssl: bool = Field(False, description="Use HTTPS to reach the Chroma server.")
+    chroma_auth_header: str = Field("Authorization", description="Header that carries the Chroma token.")
+    chroma_auth_token: SecretStr | None = Field(None, description="Chroma token (sent as 'Bearer <token>' in Authorization).")
+
+    # --- answering ------------------------------------------------------------------------
+    top_k: int = Field(6, ge=1, le=20, description="Passages considered for an answer.")
+    max_claims: int = Field(3, ge=1, le=8, description="Sentences an extractive answer quotes at most.")
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with a message.")
+    memory_turns: int = Field(4, ge=0, le=20, description="Previous turns kept per conversation.")
+    prompts_dir: Path = Field(default_factory=_default_prompts, description="Folder with the prompt templates.")
+
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL; set to have an LLM write answers.")
+    llm_model: str | None = Field(None, description="Model name at that endpoint.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the LLM endpoint (any value for local servers).")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_retries: int = Field(1, ge=0, le=5, description="Retries after a failed LLM call.")
+    llm_temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature of the LLM.")
+    llm_max_tokens: int = Field(700, ge=50, description="Longest answer the LLM may write, in tokens.")
+
+    # --- telegram -------------------------------------------------------------------------
+    telegram_token: SecretStr | None = Field(None, description="Bot token from @BotFather.")
+    telegram_base_url: str | None = Field(None, description="Bot API base URL (for a local Bot API server).")
+    telegram_base_file_url: str | None = Field(None, description="Bot API file base URL (for a local Bot API server).")
+    admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Telegram user ids allowed to re-index (comma-separated)."
+    )
+    allowed_user_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="Telegram user ids allowed to use the bot (empty = everyone)."
+    )
+    telegram_webhook_url: str | None = Field(None, description="Public URL; when set the bot uses a webhook instead of polling.")
+    telegram_webhook_listen: str = Field("127.0.0.1", description="Address the webhook server listens on.")
+    telegram_webhook_port: int = Field(8443, description="Port the webhook server listens on.")
+    telegram_webhook_secret: SecretStr | None = Field(None, description="Secret token Telegram sends with webhook calls.")
+
+    log_level: str = Field("INFO", description="Logging level.")
+
+    @field_validator("admin_ids", "allowed_user_ids", mode="before")
+    @classmethod
+    def _ids(cls, v: object) -> object:
+        if isinstance(v, str):
+            return [int(x) for x in v.replace(";", ",").split(",") if x.strip()]
+        if isinstance(v, int):
+            return [v]
+        return v
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)

@@ -1,0 +1,197 @@
+"""Incremental indexing: skip what is unchanged, replace what changed, prune what vanished."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_document
+from index.reading import DEFAULT_MAX_BYTES, iter_sources
+from index.store import Store, _generation, embed_text_of
+from index.types import Document, IndexReport, SourceError, StoreError
+
+Progress = Callable[[int, int, str], None]
+LEAD_CHARS = 1200
+
+
+@contextmanager
+def writer_lock(path: Path | None, wait: bool = False) -> Iterator[None]:
+    """One indexing run at a time: a second one refuses instead of interleaving writes."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            raise StoreError(
+                f"another `newsbot index` (pid {holder}) is writing to this index; "
+                "wait for it to finish and run again"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _lead(doc: Document) -> str:
+    return embed_text_of(doc.title, doc.text[:LEAD_CHARS])
+
+
+def index_documents(
+    store: Store,
+    items: list[Document | SourceError],
+    *,
+    prune: bool = False,
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+    dense_chunks: int | None = None,
+    progress: Progress | None = None,
+    batch_chunks: int = 256,
+    sentence_vectors: bool = True,
+) -> IndexReport:
+    """Write the given documents; unchanged ones cost nothing (no chunking, no embedding).
+
+    `dense_chunks` caps how many chunks per document get their own vector (None: all);
+    every document always gets one vector for its title and lead. `sentence_vectors` gives
+    every sentence a vector too: the unit a citation quotes is then also a retrieval unit.
+    """
+    t0 = time.perf_counter()
+    report = IndexReport()
+    committed = store.documents()
+    store.remove_orphans(committed)
+    seen: set[str] = set()
+    todo: list[Document] = []
+    for item in items:
+        if isinstance(item, SourceError):
+            report.failed.append(item)
+            seen.add(item.source)  # a file we failed to read this time is not "gone"
+            continue
+        if item.source in seen:
+            report.failed.append(SourceError(item.source, "appears twice; the first copy was used"))
+            continue
+        seen.add(item.source)
+        old = committed.get(item.source)
+        if old is not None and old.generation == _generation(item):
+            report.unchanged.append(item.source)
+        else:
+            todo.append(item)
+
+    total = len(todo)
+    done = 0
+    if progress:
+        progress(0, total, "")
+    pending: list[tuple[Document, list[Chunk]]] = []
+
+    def flush() -> None:
+        nonlocal done
+        if not pending:
+            return
+        texts: list[str] = []
+        for doc, chunks in pending:
+            texts.append(_lead(doc))
+            limit = len(chunks) if dense_chunks is None else min(dense_chunks, len(chunks))
+            texts.extend(embed_text_of(doc.title, c.text) for c in chunks[:limit])
+            if sentence_vectors:
+                texts.extend(doc.text[a:z] for c in chunks for a, z in c.sentences)
+        vectors = store.encoder.embed(texts)
+        pos = 0
+        for doc, chunks in pending:
+            limit = len(chunks) if dense_chunks is None else min(dense_chunks, len(chunks))
+            lead = vectors[pos]
+            cv = vectors[pos + 1 : pos + 1 + limit]
+            pos += 1 + limit
+            sv = None
+            if sentence_vectors:
+                n = sum(len(c.sentences) for c in chunks)
+                sv = vectors[pos : pos + n]
+                pos += n
+            report.chunks_written += store.write_document(doc, chunks, np.asarray(cv), lead, sv)
+            (report.updated if doc.source in committed else report.added).append(doc.source)
+            done += 1
+            if progress:
+                progress(done, total, doc.source)
+        pending.clear()
+
+    queued = 0
+    for doc in todo:
+        chunks = chunk_document(doc, chunk_tokens)
+        pending.append((doc, chunks))
+        queued += 1 + (len(chunks) if dense_chunks is None else min(dense_chunks, len(chunks)))
+        if queued >= batch_chunks:
+            flush()
+            queued = 0
+    flush()
+
+    if prune:
+        for source in sorted(set(committed) - seen):
+            store.remove_document(source)
+            report.removed.append(source)
+    if report.changed:
+        store.commit_version()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def index_paths(
+    store: Store,
+    paths: list[Path],
+    *,
+    prune: bool = False,
+    rebuild: bool = False,
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+    dense_chunks: int | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Progress | None = None,
+    lock_path: Path | None = None,
+    sentence_vectors: bool = True,
+) -> IndexReport:
+    """Index files, folders and JSON-lines files; see `index_documents`.
+
+    A path that does not exist or an empty folder is an error before anything is touched:
+    with `--prune` it would otherwise look like every document had been deleted.
+    """
+    for root in paths:
+        if not root.exists():
+            raise SourceError(str(root), "does not exist")
+        if root.is_dir() and not any(p.is_file() for p in root.rglob("*")):
+            raise SourceError(str(root), "is an empty folder: no files to index")
+    with writer_lock(lock_path):
+        items = list(iter_sources(paths, max_bytes))
+        if not any(isinstance(i, Document) for i in items) and not prune:
+            # Nothing readable: report the problems and leave the index untouched.
+            report = IndexReport(failed=[i for i in items if isinstance(i, SourceError)])
+            return report
+        if rebuild:
+            store.reset()
+        return index_documents(
+            store, items, prune=prune, chunk_tokens=chunk_tokens,
+            dense_chunks=dense_chunks, progress=progress, sentence_vectors=sentence_vectors,
+        )
+
+
+def forget(store: Store, sources: list[str], lock_path: Path | None = None) -> IndexReport:
+    """Remove named documents (the Telegram `/forget` command)."""
+    t0 = time.perf_counter()
+    report = IndexReport()
+    with writer_lock(lock_path):
+        committed = store.documents()
+        for s in sources:
+            if s in committed:
+                store.remove_document(s)
+                report.removed.append(s)
+            else:
+                report.failed.append(SourceError(s, "is not in the index"))
+        if report.removed:
+            store.commit_version()
+    report.seconds = time.perf_counter() - t0
+    return report

@@ -1,0 +1,211 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 fused by reciprocal rank, duplicates collapsed.
+
+The searcher works on a snapshot of the committed documents and reloads it when the store's
+version changes, so an answer sees each document either before or after an update.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+
+from index.lexical import BM25, overlap, shingles
+from index.store import Store, StoredDocument, day_number, embed_text_of
+from index.types import Passage
+
+RRF_K = 60
+DUPLICATE_OVERLAP = 0.5
+
+
+@dataclass
+class ChunkRef:
+    source: str
+    index: int
+    start: int
+    end: int
+    sentences: list[tuple[int, int]]
+    pub_day: int
+
+
+@dataclass
+class Snapshot:
+    """The committed documents at one version, with a BM25 index over their chunks."""
+
+    version: str
+    documents: dict[str, StoredDocument]
+    chunks: list[ChunkRef]
+    position: dict[tuple[str, int], int]
+    bm25: BM25
+    pub_days: np.ndarray
+    _shingles: dict[int, set[tuple[str, ...]]] = field(default_factory=dict)
+
+    def text(self, ref: ChunkRef) -> str:
+        return (self.documents[ref.source].text or "")[ref.start : ref.end]
+
+    def shingles(self, i: int) -> set[tuple[str, ...]]:
+        if i not in self._shingles:
+            self._shingles[i] = shingles(self.text(self.chunks[i]))
+        return self._shingles[i]
+
+    def chunk_at(self, source: str, start: int) -> int | None:
+        """The chunk that holds the sentence starting at `start`."""
+        doc = self.documents.get(source)
+        if doc is None:
+            return None
+        for i, (s, e, _) in enumerate(doc.chunks):
+            if s <= start < e:
+                return self.position.get((source, i))
+        return None
+
+    @property
+    def empty(self) -> bool:
+        return not self.documents
+
+
+def build_snapshot(store: Store) -> Snapshot:
+    version = store.version()
+    docs = store.documents(with_text=True)
+    chunks: list[ChunkRef] = []
+    texts: list[str] = []
+    for source in sorted(docs):
+        d = docs[source]
+        for i, (s, e, sents) in enumerate(d.chunks):
+            chunks.append(ChunkRef(source, i, s, e, sents, d.pub_day))
+            # BM25 sees the headline with every chunk: a cheap form of field weighting.
+            texts.append(embed_text_of(d.title, (d.text or "")[s:e]))
+    position = {(c.source, c.index): n for n, c in enumerate(chunks)}
+    pub_days = np.array([c.pub_day for c in chunks], dtype=np.int64)
+    return Snapshot(version, docs, chunks, position, BM25(texts), pub_days)
+
+
+@dataclass
+class Hit:
+    """One fused chunk with the signals that produced it (used by answering and eval)."""
+
+    chunk: int
+    score: float
+    dense: float | None = None
+    sentence: float | None = None
+    bm25: float | None = None
+
+
+@dataclass
+class Retrieval:
+    snapshot: Snapshot
+    hits: list[Hit]
+    sentence_sims: dict[tuple[str, int], float] = field(default_factory=dict)
+
+
+class Searcher:
+    """Hybrid search over a store; thread-safe, reloads itself when the index changes."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        candidates: int = 40,
+        check_every: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.candidates = candidates
+        self.check_every = check_every
+        self._snap: Snapshot | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def snapshot(self, force: bool = False) -> Snapshot:
+        now = time.monotonic()
+        with self._lock:
+            if self._snap is None or force or now - self._checked >= self.check_every:
+                self._checked = now
+                if self._snap is None or force or self.store.version() != self._snap.version:
+                    self._snap = build_snapshot(self.store)
+            return self._snap
+
+    def retrieve(
+        self, query: str, as_of: date | None = None, k: int | None = None
+    ) -> Retrieval:
+        """Fused chunk hits, best first; chunks published after `as_of` are not evidence.
+
+        Three ranked lists are fused by reciprocal rank: chunk vectors, sentence vectors
+        (each sentence votes for its chunk) and BM25 over chunks.
+        """
+        snap = self.snapshot()
+        if snap.empty or not query.strip():
+            return Retrieval(snap, [])
+        k = k or self.candidates
+        max_day = day_number(as_of.isoformat()) if as_of else None
+        vec = self.store.encoder.embed([query])[0]
+
+        def current(source: str, gen: str) -> bool:
+            doc = snap.documents.get(source)
+            return doc is not None and doc.generation == gen  # else: newer than our snapshot
+
+        dense: list[tuple[int, float]] = []
+        for source, gen, i, sim in self.store.query_chunks(vec, k, max_day):
+            pos = snap.position.get((source, i))
+            if current(source, gen) and pos is not None:
+                dense.append((pos, sim))
+        sentence_sims: dict[tuple[str, int], float] = {}
+        by_sentence: list[tuple[int, float]] = []
+        voted: set[int] = set()
+        for source, gen, start, end, sim in self.store.query_sentences(vec, k, max_day):
+            if not current(source, gen):
+                continue
+            sentence_sims[(source, start)] = sim
+            pos = snap.chunk_at(source, start)
+            if pos is not None and pos not in voted:
+                voted.add(pos)
+                by_sentence.append((pos, sim))
+        mask = None
+        if max_day is not None:
+            mask = (snap.pub_days <= max_day).astype(np.float32)
+        sparse = snap.bm25.search(query, k, mask)
+        fused: dict[int, Hit] = {}
+        for ranked, attr in ((dense, "dense"), (by_sentence, "sentence"), (sparse, "bm25")):
+            for rank, (pos, value) in enumerate(ranked):
+                h = fused.setdefault(pos, Hit(pos, 0.0))
+                h.score += 1.0 / (RRF_K + rank + 1)
+                setattr(h, attr, value)
+        hits = sorted(fused.values(), key=lambda h: -h.score)
+        return Retrieval(snap, hits, sentence_sims)
+
+    def search(self, query: str, k: int = 5, as_of: date | None = None) -> list[Passage]:
+        """The top k passages, each near-duplicate group collapsed into one passage."""
+        r = self.retrieve(query, as_of)
+        return collapse(r.snapshot, r.hits, k)
+
+
+def to_passage(snap: Snapshot, hit: Hit) -> Passage:
+    ref = snap.chunks[hit.chunk]
+    doc = snap.documents[ref.source]
+    return Passage(
+        source=ref.source,
+        text=snap.text(ref),
+        start=ref.start,
+        end=ref.end,
+        score=hit.score,
+        node_id=f"{ref.source}#{ref.index}",
+        **doc.meta(),
+    )
+
+
+def collapse(snap: Snapshot, hits: list[Hit], k: int) -> list[Passage]:
+    """Group passages that repeat the same words from different outlets."""
+    groups: list[tuple[int, Passage]] = []
+    for hit in hits:
+        p = to_passage(snap, hit)
+        sh = snap.shingles(hit.chunk)
+        for lead_chunk, lead in groups:
+            if lead.source != p.source and overlap(sh, snap.shingles(lead_chunk)) >= DUPLICATE_OVERLAP:
+                if all(a.source != p.source for a in lead.also):
+                    lead.also.append(p)
+                break
+        else:
+            if len(groups) < k:
+                groups.append((hit.chunk, p))
+    return [p for _, p in groups]

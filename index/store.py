@@ -1,0 +1,418 @@
+"""Chroma storage with a commit point per document, so readers never see half an update.
+
+Two collections:
+- `newsbot_documents`: one record per source. It holds the cleaned text, the metadata, the
+  chunk and sentence offsets, and a vector of the article's title and lead. Upserting this
+  record is the commit point of a document.
+- `newsbot_chunks` and `newsbot_sentences`: one vector per chunk and per sentence, tagged with
+  the content hash ("generation") of the document they were cut from. Chunks of a generation that no document record names are either
+  being written or left over from a crash; readers ignore them and the next run deletes them.
+
+Everything a reader needs (BM25 included) comes from these collections, so a Chroma server
+shared by several processes works exactly like the embedded store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.chunking import Chunk
+from index.embedding import Encoder
+from index.types import Document, StoreError
+
+DOCS = "newsbot_documents"
+CHUNKS = "newsbot_chunks"
+SENTENCES = "newsbot_sentences"
+META = "newsbot_meta"
+SCHEMA = 1
+_BATCH = 2000
+
+
+def day_number(iso: str | None) -> int:
+    """Days since 1970-01-01, or -1: Chroma filters numbers, not date strings."""
+    if not iso:
+        return -1
+    try:
+        return date.fromisoformat(iso[:10]).toordinal() - date(1970, 1, 1).toordinal()
+    except ValueError:
+        return -1
+
+
+@dataclass
+class StoredDocument:
+    """A committed document as readers see it."""
+
+    source: str
+    generation: str
+    title: str | None
+    outlet: str | None
+    author: str | None
+    published: str | None
+    url: str | None
+    chunks: list[tuple[int, int, list[tuple[int, int]]]] = field(default_factory=list)
+    text: str | None = None
+
+    @property
+    def pub_day(self) -> int:
+        return day_number(self.published)
+
+    def meta(self) -> dict[str, str | None]:
+        return {
+            "title": self.title,
+            "outlet": self.outlet,
+            "author": self.author,
+            "published": self.published,
+            "url": self.url,
+        }
+
+
+def _generation(doc: Document) -> str:
+    return doc.content_hash[:16]
+
+
+def _doc_key(source: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
+
+
+def _from_record(rid: str, meta: dict[str, Any], text: str | None) -> StoredDocument:
+    raw = json.loads(str(meta.get("chunks") or "[]"))
+    chunks = [(int(s), int(e), [(int(a), int(b)) for a, b in sents]) for s, e, sents in raw]
+
+    def opt(k: str) -> str | None:
+        v = meta.get(k)
+        return str(v) if v not in (None, "") else None
+
+    return StoredDocument(
+        source=rid,
+        generation=str(meta.get("generation", "")),
+        title=opt("title"),
+        outlet=opt("outlet"),
+        author=opt("author"),
+        published=opt("published"),
+        url=opt("url"),
+        chunks=chunks,
+        text=text,
+    )
+
+
+def embed_text_of(title: str | None, text: str) -> str:
+    """What the dense model sees: the headline carries much of an article's meaning."""
+    return f"{title}\n{text}" if title else text
+
+
+class Store:
+    """The knowledge base's storage; `describe` names it in every error message."""
+
+    def __init__(self, client: Any, encoder: Encoder, describe: str) -> None:
+        self.client = client
+        self.encoder = encoder
+        self.describe = describe
+        self._docs: Any = None
+        self._chunks: Any = None
+        self._sentences: Any = None
+        self._meta: Any = None
+
+    # ---- opening -------------------------------------------------------------------------
+    @classmethod
+    def open_local(cls, path: Path, encoder: Encoder) -> Store:
+        import chromadb
+        from chromadb.config import Settings
+
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            client = chromadb.PersistentClient(
+                path=str(path), settings=Settings(anonymized_telemetry=False)
+            )
+        except Exception as exc:
+            raise StoreError(f"cannot open the index at {path}: {exc}") from exc
+        return cls(client, encoder, f"the index at {path}")
+
+    @classmethod
+    def open_remote(
+        cls,
+        host: str,
+        port: int,
+        encoder: Encoder,
+        *,
+        ssl: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Store:
+        import chromadb
+        from chromadb.config import Settings
+
+        where = f"the Chroma server at {host}:{port}"
+        try:
+            client = chromadb.HttpClient(
+                host=host,
+                port=port,
+                ssl=ssl,
+                headers=headers or {},
+                settings=Settings(anonymized_telemetry=False),
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreError(f"cannot reach {where}: {_short(exc)}") from exc
+        return cls(client, encoder, where)
+
+    def _call(self, what: str, fn: Any, *args: Any, **kw: Any) -> Any:
+        """Run a Chroma call, turning connection failures into one readable line."""
+        try:
+            return fn(*args, **kw)
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"{what} failed on {self.describe}: {_short(exc)}") from exc
+
+    def _sentence_collection(self) -> Any:
+        self._collections()
+        return self._sentences
+
+    def _collections(self) -> tuple[Any, Any, Any]:
+        if self._docs is None:
+            dim = self.encoder.dimension
+            meta = {"hnsw:space": "cosine", "embed_model": self.encoder.model_id,
+                    "newsbot_schema": SCHEMA}
+            if dim:
+                meta["embed_dim"] = dim
+
+            def get(name: str, m: dict[str, Any]) -> Any:
+                return self._call(
+                    "opening the collections",
+                    self.client.get_or_create_collection,
+                    name, embedding_function=None, metadata=m,
+                )
+
+            docs = get(DOCS, meta)
+            chunks = get(CHUNKS, meta)
+            self._sentences = get(SENTENCES, meta)
+            self._meta = get(META, {"newsbot_schema": SCHEMA})
+            recorded = (docs.metadata or {}).get("embed_model")
+            if recorded and recorded != self.encoder.model_id:
+                raise StoreError(
+                    f"{self.describe} was built with the embedding model {recorded!r}, but "
+                    f"{self.encoder.model_id!r} is configured. Rebuild it with "
+                    "`newsbot index --rebuild PATH`, or set the embedding back."
+                )
+            self._docs, self._chunks = docs, chunks
+        return self._docs, self._chunks, self._meta
+
+    # ---- reading -------------------------------------------------------------------------
+    def version(self) -> str:
+        """Changes whenever a document is committed or removed; cheap enough to poll."""
+        _, _, meta = self._collections()
+        got = self._call("reading the index version", meta.get, ids=["version"],
+                         include=["metadatas"])
+        if got["ids"]:
+            return str(got["metadatas"][0].get("version"))
+        return "0"
+
+    def _bump_version(self) -> None:
+        _, _, meta = self._collections()
+        v = f"{time.time():.6f}"
+        self._call("writing the index version", meta.upsert, ids=["version"],
+                   embeddings=[[1.0]], metadatas=[{"version": v}])
+
+    def documents(self, with_text: bool = False) -> dict[str, StoredDocument]:
+        """All committed documents (the manifest), optionally with their cleaned text."""
+        docs, _, _ = self._collections()
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        out: dict[str, StoredDocument] = {}
+        offset = 0
+        while True:
+            got = self._call("reading the documents", docs.get, include=include,
+                             limit=_BATCH, offset=offset)
+            ids = got["ids"]
+            for i, rid in enumerate(ids):
+                text = got["documents"][i] if with_text else None
+                out[rid] = _from_record(rid, got["metadatas"][i], text)
+            if len(ids) < _BATCH:
+                return out
+            offset += _BATCH
+
+    def document(self, source: str) -> StoredDocument | None:
+        docs, _, _ = self._collections()
+        got = self._call("reading a document", docs.get, ids=[source],
+                         include=["metadatas", "documents"])
+        if not got["ids"]:
+            return None
+        return _from_record(source, got["metadatas"][0], got["documents"][0])
+
+    def count_chunks(self) -> int:
+        _, chunks, _ = self._collections()
+        return int(self._call("counting chunks", chunks.count))
+
+    def query_chunks(
+        self, vector: np.ndarray, k: int, max_day: int | None = None
+    ) -> list[tuple[str, str, int, float]]:
+        """Nearest chunk vectors as (source, generation, chunk index, cosine similarity)."""
+        _, chunks, _ = self._collections()
+        n = self.count_chunks()
+        if n == 0:
+            return []
+        where = {"pub_day": {"$lte": max_day}} if max_day is not None else None
+        got = self._call(
+            "searching", chunks.query, query_embeddings=[vector.tolist()],
+            n_results=min(k, n), where=where, include=["metadatas", "distances"],
+        )
+        out = []
+        for meta, dist in zip(got["metadatas"][0], got["distances"][0]):
+            out.append((str(meta["source"]), str(meta["generation"]), int(meta["i"]),
+                        1.0 - float(dist)))
+        return out
+
+    def query_sentences(
+        self, vector: np.ndarray, k: int, max_day: int | None = None
+    ) -> list[tuple[str, str, int, int, float]]:
+        """Nearest sentence vectors as (source, generation, start, end, cosine similarity)."""
+        coll = self._sentence_collection()
+        n = int(self._call("counting sentences", coll.count))
+        if n == 0:
+            return []
+        where = {"pub_day": {"$lte": max_day}} if max_day is not None else None
+        got = self._call(
+            "searching", coll.query, query_embeddings=[vector.tolist()],
+            n_results=min(k, n), where=where, include=["metadatas", "distances"],
+        )
+        return [(str(m["source"]), str(m["generation"]), int(m["start"]), int(m["end"]),
+                 1.0 - float(d)) for m, d in zip(got["metadatas"][0], got["distances"][0])]
+
+    def query_documents(
+        self, vector: np.ndarray, k: int, max_day: int | None = None
+    ) -> list[tuple[str, str, float]]:
+        """Nearest article (title + lead) vectors as (source, generation, similarity)."""
+        docs, _, _ = self._collections()
+        n = int(self._call("counting documents", docs.count))
+        if n == 0:
+            return []
+        where = {"pub_day": {"$lte": max_day}} if max_day is not None else None
+        got = self._call(
+            "searching", docs.query, query_embeddings=[vector.tolist()],
+            n_results=min(k, n), where=where, include=["metadatas", "distances"],
+        )
+        return [(rid, str(m["generation"]), 1.0 - float(d))
+                for rid, m, d in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])]
+
+    # ---- writing -------------------------------------------------------------------------
+    def write_document(
+        self,
+        doc: Document,
+        chunks: Sequence[Chunk],
+        chunk_vectors: np.ndarray,
+        lead_vector: np.ndarray,
+        sentence_vectors: np.ndarray | None = None,
+    ) -> int:
+        """Write chunk vectors, then commit the document record, then drop its old chunks.
+
+        A crash before the commit leaves the previous version in force (plus orphan chunks
+        that `remove_orphans` deletes); a crash after it leaves the new one.
+        """
+        docs, coll, _ = self._collections()
+        gen = _generation(doc)
+        key = _doc_key(doc.source)
+        pub_day = day_number(doc.published)
+        ids = [f"{key}:{gen}:{c.index}" for c in chunks[: len(chunk_vectors)]]
+        for b in range(0, len(ids), _BATCH):
+            sl = slice(b, b + _BATCH)
+            self._call(
+                "writing chunks", coll.upsert,
+                ids=ids[sl],
+                embeddings=chunk_vectors[sl].tolist(),
+                metadatas=[{"source": doc.source, "generation": gen, "i": c.index,
+                            "pub_day": pub_day} for c in chunks[sl]],
+            )
+        if sentence_vectors is not None and len(sentence_vectors):
+            spans = [sp for c in chunks for sp in c.sentences][: len(sentence_vectors)]
+            scoll = self._sentence_collection()
+            sids = [f"{key}:{gen}:s{a}" for a, _ in spans]
+            for b in range(0, len(sids), _BATCH):
+                sl = slice(b, b + _BATCH)
+                self._call(
+                    "writing sentences", scoll.upsert,
+                    ids=sids[sl],
+                    embeddings=sentence_vectors[sl].tolist(),
+                    metadatas=[{"source": doc.source, "generation": gen, "start": a, "end": z,
+                                "pub_day": pub_day} for a, z in spans[sl]],
+                )
+        meta = {
+            "generation": gen,
+            "title": doc.title or "",
+            "outlet": doc.outlet or "",
+            "author": doc.author or "",
+            "published": doc.published or "",
+            "pub_day": pub_day,
+            "url": doc.url or "",
+            "n_chunks": len(chunks),
+            "chunks": json.dumps([[c.start, c.end, [list(s) for s in c.sentences]]
+                                  for c in chunks], separators=(",", ":")),
+            "indexed_at": time.time(),
+        }
+        self._call("committing a document", docs.upsert, ids=[doc.source],
+                   embeddings=[lead_vector.tolist()], documents=[doc.text], metadatas=[meta])
+        stale = {"$and": [{"source": doc.source}, {"generation": {"$ne": gen}}]}
+        self._call("removing old chunks", coll.delete, where=stale)
+        self._call("removing old sentences", self._sentences.delete, where=stale)
+        return len(ids)
+
+    def remove_document(self, source: str) -> None:
+        """Uncommit the record first, so a crash between the two leaves only orphans."""
+        docs, coll, _ = self._collections()
+        self._call("removing a document", docs.delete, ids=[source])
+        self._call("removing its chunks", coll.delete, where={"source": source})
+        self._call("removing its sentences", self._sentences.delete, where={"source": source})
+
+    def remove_orphans(self, committed: dict[str, StoredDocument] | None = None) -> int:
+        """Delete chunks whose generation no committed document names (crash leftovers)."""
+        _, chunks, _ = self._collections()
+        committed = self.documents() if committed is None else committed
+        removed = 0
+        for coll in (chunks, self._sentences):
+            stale: list[str] = []
+            offset = 0
+            while True:
+                got = self._call("scanning vectors", coll.get, include=["metadatas"],
+                                 limit=_BATCH, offset=offset)
+                for rid, m in zip(got["ids"], got["metadatas"]):
+                    d = committed.get(str(m.get("source")))
+                    if d is None or d.generation != m.get("generation"):
+                        stale.append(rid)
+                if len(got["ids"]) < _BATCH:
+                    break
+                offset += _BATCH
+            for b in range(0, len(stale), _BATCH):
+                self._call("removing orphan vectors", coll.delete, ids=stale[b : b + _BATCH])
+            removed += len(stale)
+        return removed
+
+    def commit_version(self) -> None:
+        self._bump_version()
+
+    def reset(self) -> None:
+        """Drop every collection (for --rebuild and for a change of embedding model)."""
+        for name in (DOCS, CHUNKS, SENTENCES, META):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # absent already
+                pass
+        self._docs = self._chunks = self._sentences = self._meta = None
+
+
+def _short(exc: BaseException) -> str:
+    s = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return s[:300]
+
+
+def chunk_texts(doc: StoredDocument) -> Iterable[tuple[int, int, int, str]]:
+    """(index, start, end, text) of a stored document's chunks."""
+    text = doc.text or ""
+    for i, (s, e, _) in enumerate(doc.chunks):
+        yield i, s, e, text[s:e]
