@@ -270,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `newsbot ask ... | head`
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # configuration errors and the like: one line, not a traceback
         from pydantic import ValidationError
 

@@ -2,6 +2,11 @@
 
 Both answer modes start here: the extractive answer quotes the best sentences, the LLM answer
 is only attempted when `Evidence.answerable` holds ("no evidence, no call").
+
+Relevance has two signals. Lexical: the idf-weighted share of the question's terms that a
+sentence and its neighbours (the sentence window) contain. Dense: the MiniLM cosine between the
+question and the sentence, when sentences have vectors. Names the corpus has never seen veto an
+answer outright.
 """
 
 from __future__ import annotations
@@ -10,20 +15,34 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
+
 from index.lexical import overlap, shingles, terms
 from index.search import Hit, Searcher, Snapshot, collapse
 from index.types import Passage
 
-# A sentence must cover this share of the question's (idf-weighted) terms to count as evidence.
+# A sentence window must cover this share of the question's (idf-weighted) terms...
 MIN_COVERAGE = 0.6
-# Or: a sentence this similar to the question (MiniLM cosine) that shares some of its words.
+# ...or be this similar to the question (MiniLM cosine) while sharing some of its terms.
 MIN_DENSE = 0.55
 MIN_DENSE_COVERAGE = 0.25
-DENSE_WEIGHT = 1.0
-# Sentences from this many top-ranked chunks are considered.
+# Sentences from this many top-ranked chunks are candidates, plus those the sentence
+# vectors found with at least this similarity.
 SENTENCE_POOL = 12
+POOL_DENSE = 0.4
+# Two sentences from different outlets state the same thing when they share this share of
+# word trigrams, or when their vectors are this close.
+SAME_WORDS = 0.5
+SAME_MEANING = 0.85
+
 _AUTHOR_Q = re.compile(r"\b(who (wrote|authored|reported)|author|written by|byline|reporter)\b", re.I)
+_AUTHOR_WORDS = "wrote write written author authored article story piece report reporter"
 _BYLINE = re.compile(r"^By\s+[A-Z]")
+# Questions after one fact: one claim (with every outlet that reports it) answers them.
+_FACTOID = re.compile(
+    r"^\s*(when|where|which|who|whom|whose|how (many|much|long|old)|what (year|day|date|time|"
+    r"percentage|percent|share|number|town|city|country|place))\b", re.I)
+_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 
 
 @dataclass
@@ -32,7 +51,7 @@ class Sentence:
     start: int
     end: int
     text: str
-    coverage: float
+    coverage: float  # of the sentence window
     score: float
     chunk: int
     dense: float | None = None
@@ -44,6 +63,13 @@ class Sentence:
             self._shingles = shingles(self.text)
         return self._shingles
 
+    @property
+    def relevant(self) -> bool:
+        """Good enough to be quoted as a claim."""
+        return self.coverage >= 0.8 * MIN_COVERAGE or (
+            (self.dense or 0.0) >= MIN_DENSE and self.coverage >= MIN_DENSE_COVERAGE
+        )
+
 
 @dataclass
 class Evidence:
@@ -53,23 +79,27 @@ class Evidence:
     passages: list[Passage]
     sentences: list[Sentence] = field(default_factory=list)
     answerable: bool = False
+    vectors: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
 
-    def supporting(self, claim: Sentence, threshold: float = 0.5) -> list[Sentence]:
-        """Sentences in other sources that say the same thing in (nearly) the same words."""
+    def same(self, a: Sentence, b: Sentence) -> bool:
+        """Do two sentences state the same thing (nearly the same words, or meaning)?"""
+        if overlap(a.shingles, b.shingles) >= SAME_WORDS:
+            return True
+        va = self.vectors.get((a.source, a.start))
+        vb = self.vectors.get((b.source, b.start))
+        return va is not None and vb is not None and float(va @ vb) >= SAME_MEANING
+
+    @property
+    def factoid(self) -> bool:
+        return bool(_FACTOID.search(self.question))
+
+    def supporting(self, claim: Sentence) -> list[Sentence]:
+        """The sentence in each other source that states the same thing as `claim`."""
         out: dict[str, Sentence] = {}
         for s in self.sentences:
-            if s.source == claim.source or s.source in out:
-                continue
-            if overlap(claim.shingles, s.shingles) >= threshold:
+            if s.source != claim.source and s.source not in out and self.same(claim, s):
                 out[s.source] = s
         return list(out.values())
-
-
-def _weights(snap: Snapshot, question: str) -> dict[str, float]:
-    return {t: snap.bm25.idf(t) for t in set(terms(question))}
-
-
-_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 
 
 def unknown_names(snap: Snapshot, question: str) -> list[str]:
@@ -98,15 +128,15 @@ def gather(
     as_of: date | None = None,
     top_k: int = 6,
 ) -> Evidence:
-    """Retrieve for `retrieval_query` (the condensed follow-up), judge against it too."""
+    """Retrieve for `retrieval_query` (the condensed follow-up) and judge against it."""
     query = retrieval_query or question
     r = searcher.retrieve(query, as_of)
     snap, hits = r.snapshot, r.hits
     ev = Evidence(question, snap, hits, collapse(snap, hits, top_k))
-    weights = _weights(snap, query)
+    weights = {t: snap.bm25.idf(t) for t in set(terms(query))}
     author_q = bool(_AUTHOR_Q.search(question))
-    if author_q:  # "who wrote the article about X" is about X; the byline will answer
-        for t in terms("wrote write written author authored article story piece report reporter"):
+    if author_q:  # "who wrote the article about X" is about X; the byline answers
+        for t in terms(_AUTHOR_WORDS):
             weights.pop(t, None)
     total = sum(weights.values())
     if not hits or total <= 0:
@@ -115,35 +145,44 @@ def gather(
     def cov(ts: set[str]) -> float:
         return sum(w for t, w in weights.items() if t in ts) / total
 
+    pool = [h.chunk for h in hits[:SENTENCE_POOL]]
+    for (source, start), sim in r.sentence_sims.items():
+        pos = snap.chunk_at(source, start)
+        if sim >= POOL_DENSE and pos is not None and pos not in pool:
+            pool.append(pos)
+    rank_of = {h.chunk: i for i, h in enumerate(hits)}
     best_hit = hits[0].score
-    seen: set[tuple[str, int]] = set()
-    best_window = 0.0
-    best_dense = 0.0
-    for rank, hit in enumerate(hits[:SENTENCE_POOL]):
-        ref = snap.chunks[hit.chunk]
+    best_window = best_dense = 0.0
+    for pos in pool:
+        ref = snap.chunks[pos]
         doc = snap.documents[ref.source]
         text = doc.text or ""
+        rank = rank_of.get(pos, len(hits))
+        hit_score = hits[rank].score if rank < len(hits) else 0.0
         sent_terms = [set(terms(text[s:e])) for s, e in ref.sentences]
-        title_terms = set(terms(doc.title or ""))
-        chunk_cov = cov(set().union(title_terms, *sent_terms))
+        chunk_cov = cov(set().union(set(terms(doc.title or "")), *sent_terms))
         for j, (s, e) in enumerate(ref.sentences):
-            if (ref.source, s) in seen:
-                continue
-            seen.add((ref.source, s))
             sent = text[s:e]
             own = cov(sent_terms[j])
             # The sentence window: who said it is often named one sentence earlier.
             window = cov(set().union(*sent_terms[max(0, j - 1) : j + 2]))
+            bonus = 0.0
             if author_q and _BYLINE.match(sent) and chunk_cov >= MIN_COVERAGE:
-                own = window = max(own, chunk_cov)  # the byline answers "who wrote"
+                own = window = chunk_cov  # the byline answers "who wrote" in its own words
+                bonus = 1.0
             dense = r.sentence_sims.get((ref.source, s))
-            score = (0.6 * own + 0.4 * window + 0.2 * chunk_cov + 0.1 * hit.score / best_hit
-                     + DENSE_WEIGHT * max(0.0, (dense or 0.0) - 0.2) - 0.002 * rank)
+            score = (0.6 * own + 0.4 * window + 0.2 * chunk_cov + 0.1 * hit_score / best_hit
+                     + max(0.0, (dense or 0.0) - 0.2) + bonus - 0.002 * rank)
             best_window = max(best_window, window)
             if window >= MIN_DENSE_COVERAGE:
                 best_dense = max(best_dense, dense or 0.0)
-            ev.sentences.append(Sentence(ref.source, s, e, sent, window, score, hit.chunk, dense))
+            ev.sentences.append(Sentence(ref.source, s, e, sent, window, score, pos, dense))
     ev.sentences.sort(key=lambda x: -x.score)
     relevant = best_window >= MIN_COVERAGE or best_dense >= MIN_DENSE
     ev.answerable = bool(ev.sentences) and relevant and not unknown_names(snap, query)
+    if ev.answerable:
+        gens = {s: d.generation for s, d in snap.documents.items()}
+        ev.vectors = searcher.store.sentence_vectors(
+            (s.source, gens[s.source], s.start) for s in ev.sentences[:60]
+        )
     return ev

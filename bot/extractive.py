@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from index.lexical import overlap
-
 from bot.answer import Citation
-from bot.evidence import MIN_COVERAGE, Evidence, Sentence
+from bot.evidence import Evidence, Sentence
 
 # A claim must score at least this share of the best claim: no padding with weak sentences.
 RELATIVE_FLOOR = 0.75
@@ -36,10 +34,12 @@ def choose_claims(evidence: Evidence, max_claims: int) -> list[Sentence]:
     if not evidence.sentences:
         return claims
     best = evidence.sentences[0].score
+    if evidence.factoid:
+        max_claims = 1
     for s in evidence.sentences:
-        if s.coverage < MIN_COVERAGE * 0.8 or s.score < RELATIVE_FLOOR * best:
+        if not s.relevant or s.score < RELATIVE_FLOOR * best:
             continue
-        if any(overlap(s.shingles, c.shingles) >= 0.5 for c in claims):
+        if any(evidence.same(s, c) for c in claims):
             continue
         claims.append(s)
         if len(claims) >= max_claims:

@@ -67,7 +67,12 @@ def _join_open_quotes(text: str, spans: list[tuple[int, int]]) -> list[tuple[int
         ):
             j += 1
             e = spans[j][1]
-        out.append((s, e))
+        # A bare attribution ("Ushakov said.") belongs to the quotation before it.
+        if out and len(text[s:e].split()) <= 4 and re.search(r"[”\"’]\s*$", text[out[-1][0]:out[-1][1]]) \
+                and "\n" not in text[out[-1][1]:s]:
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
         i = j + 1
     return out
 

@@ -286,6 +286,22 @@ class Store:
         return [(str(m["source"]), str(m["generation"]), int(m["start"]), int(m["end"]),
                  1.0 - float(d)) for m, d in zip(got["metadatas"][0], got["distances"][0])]
 
+    def sentence_vectors(
+        self, keys: Iterable[tuple[str, str, int]]
+    ) -> dict[tuple[str, int], np.ndarray]:
+        """Stored vectors of sentences given as (source, generation, start)."""
+        keys = list(keys)
+        if not keys:
+            return {}
+        ids = [f"{_doc_key(src)}:{gen}:s{start}" for src, gen, start in keys]
+        back = {i: (src, start) for i, (src, _, start) in zip(ids, keys)}
+        got = self._call("reading sentence vectors", self._sentence_collection().get,
+                         ids=ids, include=["embeddings"])
+        embs = got.get("embeddings")
+        if embs is None:
+            return {}
+        return {back[i]: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], embs)}
+
     def query_documents(
         self, vector: np.ndarray, k: int, max_day: int | None = None
     ) -> list[tuple[str, str, float]]:
