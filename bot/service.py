@@ -92,6 +92,7 @@ class Newsbot:
             self.store, paths, prune=prune, rebuild=rebuild,
             chunk_tokens=self.settings.chunk_tokens, dense_chunks=self.settings.dense_chunks,
             max_bytes=self.settings.max_bytes, progress=progress, lock_path=self.lock_path,
+            sentence_vectors=self.settings.sentence_vectors,
         )
         self._refresh()
         return report

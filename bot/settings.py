@@ -22,7 +22,11 @@ class Settings(BaseSettings):
     """newsbot's configuration; see `.env.example`."""
 
     model_config = SettingsConfigDict(
-        env_prefix="NEWSBOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="NEWSBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
     )
 
     # --- knowledge base -------------------------------------------------------------------
@@ -36,6 +40,9 @@ class Settings(BaseSettings):
         None, ge=0,
         description="Embed at most this many chunks per article (empty = all); every article "
         "always gets one title+lead vector.",
+    )
+    sentence_vectors: bool = Field(
+        True, description="Embed every sentence too: better quotes, slower indexing of big corpora."
     )
     max_file_mb: float = Field(10.0, gt=0, description="Files larger than this are refused.")
 
