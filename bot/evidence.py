@@ -18,7 +18,7 @@ from datetime import date
 import numpy as np
 
 from index.lexical import overlap, shingles, terms
-from index.search import Hit, Searcher, Snapshot, collapse
+from index.search import SAME_MEANING, Hit, Searcher, Snapshot, collapse
 from index.types import Passage
 
 # A sentence window must cover this share of the question's (idf-weighted) terms...
@@ -33,7 +33,6 @@ POOL_DENSE = 0.4
 # Two sentences from different outlets state the same thing when they share this share of
 # word trigrams, or when their vectors are this close.
 SAME_WORDS = 0.5
-SAME_MEANING = 0.85
 
 _AUTHOR_Q = re.compile(r"\b(who (wrote|authored|reported)|author|written by|byline|reporter)\b", re.I)
 _AUTHOR_WORDS = "wrote write written author authored article story piece report reporter"
@@ -132,7 +131,7 @@ def gather(
     query = retrieval_query or question
     r = searcher.retrieve(query, as_of)
     snap, hits = r.snapshot, r.hits
-    ev = Evidence(question, snap, hits, collapse(snap, hits, top_k))
+    ev = Evidence(question, snap, hits, collapse(snap, hits, top_k, r.sentence_vecs))
     weights = {t: snap.bm25.idf(t) for t in set(terms(query))}
     author_q = bool(_AUTHOR_Q.search(question))
     if author_q:  # "who wrote the article about X" is about X; the byline answers
@@ -181,8 +180,9 @@ def gather(
     relevant = best_window >= MIN_COVERAGE or best_dense >= MIN_DENSE
     ev.answerable = bool(ev.sentences) and relevant and not unknown_names(snap, query)
     if ev.answerable:
-        gens = {s: d.generation for s, d in snap.documents.items()}
-        ev.vectors = searcher.store.sentence_vectors(
-            (s.source, gens[s.source], s.start) for s in ev.sentences[:60]
-        )
+        ev.vectors = dict(r.sentence_vecs)
+        missing = [s for s in ev.sentences[:60] if (s.source, s.start) not in ev.vectors]
+        ev.vectors.update(searcher.store.sentence_vectors(
+            (s.source, snap.documents[s.source].generation, s.start) for s in missing
+        ))
     return ev

@@ -13,12 +13,14 @@ from datetime import date
 
 import numpy as np
 
-from index.lexical import BM25, overlap, shingles
+from index.lexical import BM25, overlap, shingles, terms
 from index.store import Store, StoredDocument, day_number, embed_text_of
 from index.types import Passage
 
 RRF_K = 60
 DUPLICATE_OVERLAP = 0.5
+SAME_MEANING = 0.85  # sentence vectors this close state the same thing
+KEYED = 10  # hits (times four) whose best sentence is located, for duplicate detection
 
 
 @dataclass
@@ -91,6 +93,8 @@ class Hit:
     dense: float | None = None
     sentence: float | None = None
     bm25: float | None = None
+    key: tuple[int, int] | None = None  # the sentence that matched best
+
 
 
 @dataclass
@@ -98,6 +102,7 @@ class Retrieval:
     snapshot: Snapshot
     hits: list[Hit]
     sentence_sims: dict[tuple[str, int], float] = field(default_factory=dict)
+    sentence_vecs: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
 
 
 class Searcher:
@@ -153,10 +158,12 @@ class Searcher:
         sentence_sims: dict[tuple[str, int], float] = {}
         by_sentence: list[tuple[int, float]] = []
         voted: set[int] = set()
-        for source, gen, start, end, sim in self.store.query_sentences(vec, k, max_day):
+        sentence_vecs: dict[tuple[str, int], np.ndarray] = {}
+        for source, gen, start, end, sim, svec in self.store.query_sentences(vec, k, max_day):
             if not current(source, gen):
                 continue
             sentence_sims[(source, start)] = sim
+            sentence_vecs[(source, start)] = svec
             pos = snap.chunk_at(source, start)
             if pos is not None and pos not in voted:
                 voted.add(pos)
@@ -172,12 +179,15 @@ class Searcher:
                 h.score += 1.0 / (RRF_K + rank + 1)
                 setattr(h, attr, value)
         hits = sorted(fused.values(), key=lambda h: -h.score)
-        return Retrieval(snap, hits, sentence_sims)
+        qterms = set(terms(query))
+        for h in hits[: 4 * KEYED]:
+            h.key = _key_sentence(snap, snap.chunks[h.chunk], qterms, sentence_sims)
+        return Retrieval(snap, hits, sentence_sims, sentence_vecs)
 
     def search(self, query: str, k: int = 5, as_of: date | None = None) -> list[Passage]:
         """The top k passages, each near-duplicate group collapsed into one passage."""
         r = self.retrieve(query, as_of)
-        return collapse(r.snapshot, r.hits, k)
+        return collapse(r.snapshot, r.hits, k, r.sentence_vecs)
 
 
 def to_passage(snap: Snapshot, hit: Hit) -> Passage:
@@ -194,18 +204,52 @@ def to_passage(snap: Snapshot, hit: Hit) -> Passage:
     )
 
 
-def collapse(snap: Snapshot, hits: list[Hit], k: int) -> list[Passage]:
+def _key_sentence(
+    snap: Snapshot, ref: ChunkRef, qterms: set[str], sims: dict[tuple[str, int], float]
+) -> tuple[int, int] | None:
+    """The chunk's sentence that best matches the query: by vector if it has one, else words."""
+    text = snap.documents[ref.source].text or ""
+    best, best_score = None, -1.0
+    for s, e in ref.sentences:
+        lexical = len(qterms & set(terms(text[s:e]))) / max(1, len(qterms))
+        score = sims.get((ref.source, s), 0.0) + 0.5 * lexical
+        if score > best_score:
+            best, best_score = (s, e), score
+    return best
+
+
+def _same_passage(
+    snap: Snapshot, a: Hit, b: Hit, vecs: dict[tuple[str, int], np.ndarray]
+) -> bool:
+    """Two chunks are copies when most of their words are shared, or when the sentences that
+    made them match are the same quotation (outlets wrap a shared quote in different text,
+    and translate it slightly differently)."""
+    if overlap(snap.shingles(a.chunk), snap.shingles(b.chunk)) >= DUPLICATE_OVERLAP:
+        return True
+    if a.key is None or b.key is None:
+        return False
+    src_a, src_b = snap.chunks[a.chunk].source, snap.chunks[b.chunk].source
+    va, vb = vecs.get((src_a, a.key[0])), vecs.get((src_b, b.key[0]))
+    if va is not None and vb is not None and float(va @ vb) >= SAME_MEANING:
+        return True
+    ta, tb = snap.documents[src_a].text or "", snap.documents[src_b].text or ""
+    sa, sb = shingles(ta[a.key[0] : a.key[1]]), shingles(tb[b.key[0] : b.key[1]])
+    return min(len(sa), len(sb)) >= 6 and overlap(sa, sb) >= DUPLICATE_OVERLAP
+
+
+def collapse(
+    snap: Snapshot, hits: list[Hit], k: int, vecs: dict[tuple[str, int], np.ndarray] | None = None
+) -> list[Passage]:
     """Group passages that repeat the same words from different outlets."""
-    groups: list[tuple[int, Passage]] = []
-    for hit in hits:
+    groups: list[tuple[Hit, Passage]] = []
+    for hit in hits[: 4 * max(k, KEYED)]:
         p = to_passage(snap, hit)
-        sh = snap.shingles(hit.chunk)
-        for lead_chunk, lead in groups:
-            if lead.source != p.source and overlap(sh, snap.shingles(lead_chunk)) >= DUPLICATE_OVERLAP:
+        for lead_hit, lead in groups:
+            if lead.source != p.source and _same_passage(snap, hit, lead_hit, vecs or {}):
                 if all(a.source != p.source for a in lead.also):
                     lead.also.append(p)
                 break
         else:
             if len(groups) < k:
-                groups.append((hit.chunk, p))
+                groups.append((hit, p))
     return [p for _, p in groups]

@@ -272,8 +272,8 @@ class Store:
 
     def query_sentences(
         self, vector: np.ndarray, k: int, max_day: int | None = None
-    ) -> list[tuple[str, str, int, int, float]]:
-        """Nearest sentence vectors as (source, generation, start, end, cosine similarity)."""
+    ) -> list[tuple[str, str, int, int, float, np.ndarray]]:
+        """Nearest sentences as (source, generation, start, end, cosine similarity, vector)."""
         coll = self._sentence_collection()
         n = int(self._call("counting sentences", coll.count))
         if n == 0:
@@ -281,10 +281,11 @@ class Store:
         where = {"pub_day": {"$lte": max_day}} if max_day is not None else None
         got = self._call(
             "searching", coll.query, query_embeddings=[vector.tolist()],
-            n_results=min(k, n), where=where, include=["metadatas", "distances"],
+            n_results=min(k, n), where=where, include=["metadatas", "distances", "embeddings"],
         )
         return [(str(m["source"]), str(m["generation"]), int(m["start"]), int(m["end"]),
-                 1.0 - float(d)) for m, d in zip(got["metadatas"][0], got["distances"][0])]
+                 1.0 - float(d), np.asarray(v, dtype=np.float32))
+                for m, d, v in zip(got["metadatas"][0], got["distances"][0], got["embeddings"][0])]
 
     def sentence_vectors(
         self, keys: Iterable[tuple[str, str, int]]

@@ -1,0 +1,135 @@
+"""Incremental indexing against the real Chroma and the real model, in temporary folders."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.service import Newsbot
+from index.store import CHUNKS, SENTENCES
+from index.types import SourceError, StoreError
+
+from conftest import make_settings
+
+
+def _ids_by_source(bot: Newsbot, name: str = CHUNKS) -> dict[str, set[str]]:
+    coll = bot.store.client.get_collection(name)
+    got = coll.get(include=["metadatas"])
+    out: dict[str, set[str]] = {}
+    for rid, m in zip(got["ids"], got["metadatas"]):
+        out.setdefault(m["source"], set()).add(rid)
+    return out
+
+
+def test_first_run_adds_everything(fresh_bot: Newsbot, samples: Path) -> None:
+    report = fresh_bot.index([samples])
+    assert sorted(report.added) == sorted(p.name for p in samples.glob("*.txt"))
+    assert report.chunks_written > 30 and not report.failed
+
+
+@pytest.fixture
+def indexed(samples: Path, sample_index: Path, tmp_path: Path) -> Newsbot:
+    """A private copy of the session's sample index (indexing afresh costs seconds)."""
+    data = tmp_path / "data"
+    shutil.copytree(sample_index, data)
+    return Newsbot(make_settings(data))
+
+
+def test_unchanged_articles_write_nothing(indexed: Newsbot, samples: Path) -> None:
+    before = _ids_by_source(indexed)
+    version = indexed.store.version()
+    report = indexed.index([samples])
+    assert len(report.unchanged) == 5 and not report.changed
+    assert report.chunks_written == 0
+    assert _ids_by_source(indexed) == before
+    assert indexed.store.version() == version
+
+
+def test_editing_one_article_replaces_exactly_its_chunks(indexed: Newsbot, samples: Path) -> None:
+    before = _ids_by_source(indexed)
+    sentences_before = _ids_by_source(indexed, SENTENCES)
+    target = samples / "003_74605ea7ae005176.txt"
+    target.write_text(target.read_text() + "\n\nA brand new closing paragraph about Zorbland.")
+    report = indexed.index([samples])
+    assert report.updated == [target.name] and len(report.unchanged) == 4
+    after = _ids_by_source(indexed)
+    for source, ids in before.items():
+        if source == target.name:
+            assert ids.isdisjoint(after[source])  # every old chunk is gone
+            assert len(after[source]) == report.chunks_written
+        else:
+            assert after[source] == ids  # nobody else was touched
+    assert _ids_by_source(indexed, SENTENCES)[target.name].isdisjoint(sentences_before[target.name])
+    hits = indexed.searcher.search("Zorbland", k=1)
+    assert hits and hits[0].source == target.name and "Zorbland" in hits[0].text
+
+
+def test_prune_removes_exactly_the_deleted_article(indexed: Newsbot, samples: Path) -> None:
+    before = _ids_by_source(indexed)
+    gone = samples / "001_a45f0d692161619c.txt"
+    gone.unlink()
+    report = indexed.index([samples])  # without --prune nothing is removed
+    assert not report.removed and gone.name in _ids_by_source(indexed)
+    report = indexed.index([samples], prune=True)
+    assert report.removed == [gone.name]
+    after = _ids_by_source(indexed)
+    assert gone.name not in after and gone.name not in _ids_by_source(indexed, SENTENCES)
+    assert after == {k: v for k, v in before.items() if k != gone.name}
+    assert gone.name not in {d.source for d in indexed.sources()}
+
+
+def test_rebuild_starts_over(indexed: Newsbot, samples: Path) -> None:
+    report = indexed.index([samples], rebuild=True)
+    assert len(report.added) == 5 and not report.unchanged
+
+
+def test_bad_paths_leave_the_index_untouched(indexed: Newsbot, tmp_path: Path) -> None:
+    before = _ids_by_source(indexed)
+    with pytest.raises(SourceError, match="does not exist"):
+        indexed.index([tmp_path / "missing"], prune=True)
+    (tmp_path / "void").mkdir()
+    with pytest.raises(SourceError, match="empty folder"):
+        indexed.index([tmp_path / "void"], prune=True)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.txt").write_bytes(b"\xff\xfe\x00\x00")
+    report = indexed.index([bad])
+    assert report.failed and not report.changed
+    assert _ids_by_source(indexed) == before
+
+
+def test_orphans_from_a_crash_are_invisible_and_then_removed(indexed: Newsbot, samples: Path) -> None:
+    """Chunks written for a version that was never committed must not be served."""
+    coll = indexed.store.client.get_collection(CHUNKS)
+    coll.upsert(ids=["orphan:deadbeef:0"], embeddings=[[0.1] * 384],
+                metadatas=[{"source": "002_c73d6df7dc4c2e06.txt", "generation": "deadbeef", "i": 0, "pub_day": -1}])
+    assert all(p.node_id for p in indexed.searcher.search("ceasefire", k=10))
+    indexed.index([samples])
+    assert not coll.get(ids=["orphan:deadbeef:0"])["ids"]
+
+
+def test_a_different_embedding_model_is_a_clear_error(indexed: Newsbot, tmp_path: Path) -> None:
+    store = indexed.store
+
+    class Other:
+        model_id = "other-model"
+        dimension = 8
+
+        def embed(self, texts: list[str]):  # pragma: no cover - never reached
+            raise AssertionError
+
+    from index.store import Store
+
+    other = Store(store.client, Other(), "the test index")  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match="--rebuild"):
+        other.documents()
+
+
+def test_a_second_writer_is_refused(indexed: Newsbot, samples: Path) -> None:
+    from index.indexing import writer_lock
+
+    with writer_lock(indexed.lock_path):
+        with pytest.raises(StoreError, match="another `newsbot index`"):
+            indexed.index([samples])

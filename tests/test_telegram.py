@@ -1,0 +1,441 @@
+"""The Telegram bot end to end: the real PTB Application from `build_application` talks real
+HTTP to FakeTelegramServer, over the real index (Chroma + MiniLM).
+
+Read-only tests share the session's sample index; tests that may change the index work on
+a copy of it (shutil.copytree) plus a writable copy of the articles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import make_settings
+from index.types import StoreError
+from standins.telegram_api import BOT_ID, BOT_USERNAME, TEST_TOKEN, FakeTelegramServer
+from telegram.ext import Application
+
+from bot.answer import REFUSAL
+from bot.memory import Conversation
+from bot.service import Newsbot
+from bot.settings import Settings
+from bot.telegram import (
+    ADMINS_ONLY,
+    APOLOGY,
+    TEXT_ONLY,
+    UNAVAILABLE,
+    build_application,
+    run_bot,
+    safe_file_name,
+)
+from bot.telegram_format import TELEGRAM_LIMIT, esc, html_to_plain, render_answer, tg_len
+
+EXAMPLE = "What did Yuri Ushakov say the ceasefire would give Ukraine?"
+ADMIN = 9001
+USER = 5551
+GROUP = -100777
+
+ZORBLAND = """---
+title: Zorbland's Old Harbour Lighthouse Reopens After Restoration
+outlet: Zorbland Gazette
+published: 2025-03-20
+url: https://example.org/zorbland/lighthouse?id=7&lang=en
+---
+The Old Harbour lighthouse in Zorbland reopened to visitors on Thursday after a four-year \
+restoration costing 12 million zorbs.
+
+Harbour master Ilse Varga said the lamp would shine again "for ships & sailors alike", and \
+that the lighthouse would welcome visitors from 9 am to 5 pm every day except Monday.
+
+Engineers replaced the cracked 1890 Fresnel lens with a replica; children <under 12> climb \
+the 214 steps for free.
+""".encode()
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture
+def tg() -> Iterator[FakeTelegramServer]:
+    with FakeTelegramServer() as server:
+        yield server
+        assert not server.errors, server.errors
+
+
+@pytest.fixture(scope="module")
+def shared_bot(sample_index: Path) -> Newsbot:
+    """One Newsbot over the read-only sample index for the whole module."""
+    return Newsbot(make_settings(sample_index))
+
+
+@pytest.fixture
+def own_index(sample_index: Path, samples: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A private copy of the indexed samples: (data dir, articles dir)."""
+    data = tmp_path / "data"
+    shutil.copytree(sample_index, data)
+    return data, samples
+
+
+def tg_settings(tg: FakeTelegramServer, data_dir: Path, **kw: Any) -> Settings:
+    return make_settings(data_dir, telegram_token=TEST_TOKEN, telegram_base_url=tg.base_url,
+                         telegram_base_file_url=tg.base_file_url, **kw)
+
+
+@asynccontextmanager
+async def running(settings: Settings, newsbot: Any = None) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """The bot as `newsbot telegram` runs it, but started and stopped inside the test's loop."""
+    app = build_application(settings, newsbot)
+    async with app:
+        if app.post_init:  # run_polling/run_webhook call it; starting by hand does not
+            await app.post_init(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+async def ask(tg: FakeTelegramServer, chat: int, text: str, n_before: int | None = None,
+              timeout: float = 20, **kw: Any) -> dict[str, Any]:
+    """Push a message and return the bot's first reply to it."""
+    update = tg.push_message(chat, text, **kw)
+    mid = update["message"]["message_id"]
+    await tg.wait_for(lambda _c: any(m["reply_to"] == mid for m in tg.sent_messages(chat)), timeout)
+    return next(m for m in tg.sent_messages(chat) if m["reply_to"] == mid)
+
+
+def replies_to(tg: FakeTelegramServer, chat: int, mid: int) -> list[dict[str, Any]]:
+    return [m for m in tg.sent_messages(chat) if m["reply_to"] == mid]
+
+
+class FaultyNewsbot:
+    """Fault injection: the real Newsbot, whose next answers raise the given errors."""
+
+    def __init__(self, inner: Newsbot, *errors: Exception) -> None:
+        self.inner = inner
+        self.errors = list(errors)
+
+    @property
+    def answerer(self) -> FaultyNewsbot:
+        return self
+
+    def answer(self, *args: Any, **kw: Any) -> Any:
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.inner.answerer.answer(*args, **kw)
+
+    def sources(self) -> Any:
+        return self.inner.sources()
+
+
+# --------------------------------------------------------------------------- answering
+async def test_question_answered_with_citations_and_follow_up(
+    tg: FakeTelegramServer, shared_bot: Newsbot, sample_index: Path
+) -> None:
+    today = date.today()
+    expected = shared_bot.answerer.answer(EXAMPLE, as_of=today)
+    follow = "Who did he talk to?"
+    conv = Conversation(4)
+    shared_bot.answerer.answer(EXAMPLE, conv, as_of=today)
+    with_context = render_answer(shared_bot.answerer.answer(follow, conv, as_of=today))
+    without_context = render_answer(shared_bot.answerer.answer(follow, as_of=today))
+    assert with_context != without_context  # the follow-up only makes sense with memory
+
+    async with running(tg_settings(tg, sample_index), shared_bot) as app:
+        assert [c["command"] for c in tg.commands] == ["ask", "sources", "reset", "help"]
+        reply = await ask(tg, USER, EXAMPLE)
+        text = reply["text"]
+        assert reply["parse_mode"] == "HTML" and reply["link_preview_options"] == {"is_disabled": True}
+        assert "[1]" in text and "<blockquote expandable>" in text
+        assert expected.citations
+        for c in expected.citations:
+            assert f"<b>[{c.n}]</b>" in text
+            assert f"<blockquote expandable>{esc(c.quote)}</blockquote>" in text
+        assert '"nothing other than a temporary respite' in text  # a quote with quote marks
+        assert [reply["text"]] == render_answer(expected)
+        actions = tg.calls_to("sendChatAction")
+        assert actions and actions[0]["action"] == "typing"
+
+        assert [(await ask(tg, USER, follow))["text"]] == with_context
+        await ask(tg, USER, "/reset")
+        assert [(await ask(tg, USER, follow))["text"]] == without_context
+        assert app.bot_data["frontend"].conversations[USER].turns[-1].question == follow
+
+        refusal = await ask(tg, USER, "What is the weather on Mars today?")
+        assert refusal["text"] == esc(REFUSAL)
+
+
+async def test_long_answer_is_split_into_valid_parts(tg: FakeTelegramServer, sample_index: Path) -> None:
+    settings = tg_settings(tg, sample_index, max_claims=8, top_k=20)
+    bot = Newsbot(settings)
+    expected = bot.answerer.answer(EXAMPLE, as_of=date.today())
+    async with running(settings, bot):
+        update = tg.push_message(USER, EXAMPLE)
+        parts = render_answer(expected)
+        assert len(parts) >= 2
+        sent = await tg.wait_for_messages(len(parts), USER)
+    assert [m["text"] for m in sent] == parts
+    assert all(m["reply_to"] == update["message"]["message_id"] for m in sent)
+    assert all(tg_len(m["text"]) <= TELEGRAM_LIMIT for m in sent)
+    assert not [m for m in tg.sent_messages(include_failed=True) if not m["ok"]]
+    joined = "".join(m["text"] for m in sent)
+    for c in expected.citations:
+        assert joined.count(f"<blockquote expandable>{esc(c.quote)}</blockquote>") >= 1
+
+
+async def test_rejected_markup_is_resent_as_plain_text(
+    tg: FakeTelegramServer, shared_bot: Newsbot, sample_index: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tg.fail_next("sendMessage", when=lambda p: p.get("parse_mode") == "HTML")
+    async with running(tg_settings(tg, sample_index), shared_bot):
+        update = tg.push_message(USER, EXAMPLE)
+        [plain] = await tg.wait_for_messages(1, USER)
+    [failed] = [m for m in tg.sent_messages(USER, include_failed=True) if not m["ok"]]
+    assert failed["parse_mode"] == "HTML"
+    assert plain["parse_mode"] is None and plain["reply_to"] == update["message"]["message_id"]
+    assert plain["text"] == html_to_plain(failed["text"])
+    assert "<blockquote" not in plain["text"] and "[1]" in plain["text"]
+    assert "can't parse entities" in caplog.text.lower()
+
+
+async def test_other_messages_commands_and_bad_questions(
+    tg: FakeTelegramServer, shared_bot: Newsbot, sample_index: Path
+) -> None:
+    async with running(tg_settings(tg, sample_index), shared_bot):
+        mids = [tg.push_sticker(USER)["message"]["message_id"],
+                tg.push_photo(USER)["message"]["message_id"],
+                tg.push_voice(USER)["message"]["message_id"]]
+        await tg.wait_for_messages(3, USER)
+        assert all([m["text"] for m in replies_to(tg, USER, mid)] == [esc(TEXT_ONLY)] for mid in mids)
+
+        too_long = await ask(tg, USER, "why " * 600)
+        assert "please keep it under 2,000" in too_long["text"]
+        assert "/ask What did Yuri" in (await ask(tg, USER, "/ask"))["text"]
+        assert "I don't know /frobnicate" in (await ask(tg, USER, "/frobnicate now"))["text"]
+
+        helptext = (await ask(tg, USER, "/help"))["text"]
+        assert "<b>5</b> indexed news articles" in helptext and esc(EXAMPLE) in helptext
+        assert "/reindex" not in helptext  # admin help only for admins
+        assert "<b>Zorbland" not in helptext
+        sources = (await ask(tg, USER, "/sources"))["text"]
+        assert "5 indexed articles" in sources and "004_2cb94cc94e0603c2.txt" in sources
+        assert "Kremlin aide dismisses short-term ceasefire" in sources and "2025-03-13" in sources
+        assert (await ask(tg, USER, "/start"))["text"] == helptext
+
+
+# --------------------------------------------------------------------------- admin
+async def test_admin_uploads_an_article_and_the_next_answer_cites_it(
+    tg: FakeTelegramServer, own_index: tuple[Path, Path]
+) -> None:
+    data, articles = own_index
+    settings = tg_settings(tg, data, articles_dir=articles, admin_ids=[ADMIN], max_file_mb=0.002)
+    async with running(settings):
+        before = await ask(tg, ADMIN, "When did the Zorbland lighthouse reopen?", user_id=ADMIN)
+        assert before["text"] == esc(REFUSAL)
+
+        up = tg.push_document(ADMIN, ADMIN, "../Zorbland Lighthouse.md", ZORBLAND, "text/markdown")
+        await tg.wait_for(lambda _c: replies_to(tg, ADMIN, up["message"]["message_id"]), 30)
+        [report] = replies_to(tg, ADMIN, up["message"]["message_id"])
+        assert "Added Zorbland_Lighthouse.md:</b> added 1, updated 0" in report["text"]
+        assert (articles / "Zorbland_Lighthouse.md").read_bytes() == ZORBLAND
+        assert tg.calls_to("getFile")
+
+        after = (await ask(tg, ADMIN, "When did the Zorbland lighthouse reopen?", user_id=ADMIN))["text"]
+        assert "[1]" in after and "Zorbland Gazette: Zorbland&#x27;s Old Harbour" not in after
+        assert ('<a href="https://example.org/zorbland/lighthouse?id=7&amp;lang=en">Zorbland Gazette: '
+                "Zorbland's Old Harbour Lighthouse Reopens After Restoration, 2025-03-20</a>") in after
+        assert ("<blockquote expandable>The Old Harbour lighthouse in Zorbland reopened to visitors "
+                "on Thursday") in after
+        free = (await ask(tg, ADMIN, "Who climbs the Zorbland lighthouse steps for free?", user_id=ADMIN))["text"]
+        assert "children &lt;under 12&gt; climb the 214 steps for free." in free
+
+        pdf = tg.push_document(ADMIN, ADMIN, "report.pdf", b"%PDF-1.4", "application/pdf")
+        big = tg.push_document(ADMIN, ADMIN, "big.txt", b"word " * 1000, "text/plain")
+        await tg.wait_for(lambda _c: replies_to(tg, ADMIN, big["message"]["message_id"]), 10)
+        assert "can only add .txt, .md, .html files" in replies_to(tg, ADMIN, pdf["message"]["message_id"])[0]["text"]
+        assert "too large: the limit is 0.002 MB" in replies_to(tg, ADMIN, big["message"]["message_id"])[0]["text"]
+        assert not (articles / "report.pdf").exists() and not (articles / "big.txt").exists()
+
+        reindex = (await ask(tg, ADMIN, "/reindex", user_id=ADMIN, timeout=30))["text"]
+        assert "added 0, updated 0, unchanged 6, removed 0" in reindex
+        forgot = await ask(tg, ADMIN, "/forget Zorbland_Lighthouse.md", user_id=ADMIN, timeout=30)
+        assert "removed 1" in forgot["text"]
+        await tg.wait_for(lambda _c: len(replies_to(tg, ADMIN, forgot["reply_to"])) == 2)
+        note = replies_to(tg, ADMIN, forgot["reply_to"])[-1]["text"]
+        assert "Zorbland_Lighthouse.md is still in the articles folder" in note
+        assert "<b>5 indexed articles</b>" in (await ask(tg, ADMIN, "/sources", user_id=ADMIN))["text"]
+
+
+async def test_non_admins_cannot_change_anything(tg: FakeTelegramServer, own_index: tuple[Path, Path]) -> None:
+    data, articles = own_index
+    settings = tg_settings(tg, data, articles_dir=articles, admin_ids=[ADMIN])
+    bot = Newsbot(settings)
+    before = bot.sources()
+    files_before = sorted(p.name for p in articles.iterdir())
+    (articles / "001_a45f0d692161619c.txt").unlink()  # /reindex by an admin would remove it
+    async with running(settings, bot):
+        up = tg.push_document(USER, USER, "zorbland.md", ZORBLAND, "text/markdown")
+        await tg.wait_for(lambda _c: replies_to(tg, USER, up["message"]["message_id"]))
+        assert replies_to(tg, USER, up["message"]["message_id"])[0]["text"] == esc(ADMINS_ONLY)
+        assert (await ask(tg, USER, "/reindex"))["text"] == esc(ADMINS_ONLY)
+        assert (await ask(tg, USER, "/forget 000_f3e4660c212b88fe.txt"))["text"] == esc(ADMINS_ONLY)
+        assert "/reindex" not in (await ask(tg, USER, "/help"))["text"]
+    assert not tg.calls_to("getFile")
+    assert sorted(p.name for p in articles.iterdir()) == [
+        f for f in files_before if f != "001_a45f0d692161619c.txt"]
+    assert bot.sources() == before
+
+
+# --------------------------------------------------------------------------- who is served
+async def test_users_outside_the_allow_list_are_refused(
+    tg: FakeTelegramServer, shared_bot: Newsbot, sample_index: Path
+) -> None:
+    settings = tg_settings(tg, sample_index, allowed_user_ids=[USER], admin_ids=[ADMIN])
+    async with running(settings, shared_bot):
+        for text in (EXAMPLE, "/help", "/sources"):
+            refused = await ask(tg, 6001, text)
+            assert "not on its list of users" in refused["text"] and "6001" in refused["text"]
+        sticker = tg.push_sticker(6001)
+        await tg.wait_for(lambda _c: replies_to(tg, 6001, sticker["message"]["message_id"]))
+        assert "not on its list" in replies_to(tg, 6001, sticker["message"]["message_id"])[0]["text"]
+        assert "[1]" in (await ask(tg, USER, EXAMPLE))["text"]
+        assert "[1]" in (await ask(tg, ADMIN, EXAMPLE))["text"]  # admins are always allowed
+        # In a group, a stranger's message that is not for the bot gets no reply at all.
+        quiet = tg.push_message(GROUP, EXAMPLE, user_id=6001, chat_type="supergroup")
+        loud = await ask(tg, GROUP, f"@{BOT_USERNAME} {EXAMPLE}", user_id=6001, chat_type="supergroup")
+        assert "not on its list" in loud["text"]
+        assert not replies_to(tg, GROUP, quiet["message"]["message_id"])
+    assert not [c for c in tg.calls_to("sendChatAction") if c["chat_id"] == "6001"]
+
+
+async def test_groups_answer_only_mentions_replies_and_ask(
+    tg: FakeTelegramServer, shared_bot: Newsbot, sample_index: Path
+) -> None:
+    group = {"chat_type": "supergroup", "user_id": 4321}
+    async with running(tg_settings(tg, sample_index), shared_bot):
+        ignored = [tg.push_message(GROUP, EXAMPLE, **group)["message"]["message_id"],
+                   tg.push_sticker(GROUP, **group)["message"]["message_id"],
+                   tg.push_message(GROUP, "/ask@some_other_bot hello", **group)["message"]["message_id"]]
+        mentioned = await ask(tg, GROUP, f"@{BOT_USERNAME} {EXAMPLE}", **group)
+        assert "[1]" in mentioned["text"]
+        replied = await ask(tg, GROUP, "Who did he talk to?", reply_to_bot=True, **group)
+        assert "[1]" in replied["text"]
+        asked = await ask(tg, GROUP, f"/ask {EXAMPLE}", **group)
+        asked_at = await ask(tg, GROUP, f"/ask@{BOT_USERNAME} {EXAMPLE}", **group)
+        assert asked["text"] == asked_at["text"] and "[1]" in asked["text"]
+        # The updates of one chat are handled in order, so the ignored ones are settled by now.
+        assert all(not replies_to(tg, GROUP, mid) for mid in ignored)
+        assert len(tg.sent_messages(GROUP)) == 4
+        assert len(tg.calls_to("sendChatAction")) == 4
+
+
+async def test_fifty_chats_at_once_are_all_answered_in_order(
+    tg: FakeTelegramServer, shared_bot: Newsbot, sample_index: Path
+) -> None:
+    chats = range(20_001, 20_051)
+    questions = (EXAMPLE, "What did Maria Zakharova say about peacekeepers?")
+    async with running(tg_settings(tg, sample_index), shared_bot):
+        asked = {c: [tg.push_message(c, q)["message"]["message_id"] for q in questions] for c in chats}
+        await tg.wait_for(lambda _c: len(tg.sent_messages()) >= 100, timeout=60)
+    expected = [render_answer(shared_bot.answerer.answer(q, as_of=date.today()))[0] for q in questions]
+    for c in chats:
+        sent = sorted(tg.sent_messages(c), key=lambda m: m["message_id"])
+        assert [m["reply_to"] for m in sent] == asked[c]
+        assert sent[0]["text"] == expected[0]  # fresh memory: same as a standalone question
+        assert "[1]" in sent[1]["text"]
+
+
+# --------------------------------------------------------------------------- failures
+async def test_handler_error_gets_an_apology_and_the_bot_keeps_serving(
+    tg: FakeTelegramServer, shared_bot: Newsbot, sample_index: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    faulty = FaultyNewsbot(shared_bot, RuntimeError("injected failure"))
+    async with running(tg_settings(tg, sample_index), faulty):
+        assert (await ask(tg, USER, EXAMPLE))["text"] == APOLOGY
+        assert "[1]" in (await ask(tg, USER, EXAMPLE))["text"]
+        assert "[1]" in (await ask(tg, USER + 1, EXAMPLE))["text"]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.exc_info]
+    assert errors and "RuntimeError: injected failure" in caplog.text
+    assert TEST_TOKEN not in caplog.text
+
+
+async def test_store_unavailable_is_reported_and_the_next_message_retries(
+    tg: FakeTelegramServer, shared_bot: Newsbot, sample_index: Path
+) -> None:
+    down = StoreError("cannot reach the Chroma server at 127.0.0.1:8000: connection refused")
+    async with running(tg_settings(tg, sample_index), FaultyNewsbot(shared_bot, down)):
+        assert (await ask(tg, USER, EXAMPLE))["text"] == esc(UNAVAILABLE)
+        assert "[1]" in (await ask(tg, USER, EXAMPLE))["text"]
+
+
+async def test_an_unreachable_chroma_server_gives_the_unavailable_message(
+    tg: FakeTelegramServer, tmp_path: Path, unused_tcp_port: int
+) -> None:
+    settings = tg_settings(tg, tmp_path / "data", chroma_host="127.0.0.1", chroma_port=unused_tcp_port)
+    async with running(settings):
+        assert (await ask(tg, USER, EXAMPLE, timeout=60))["text"] == esc(UNAVAILABLE)
+        assert "temporarily unavailable" in (await ask(tg, USER, "/help", timeout=60))["text"]
+
+
+async def test_the_token_never_reaches_the_logs(
+    tg: FakeTelegramServer, shared_bot: Newsbot, sample_index: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    app_settings = tg_settings(tg, sample_index)
+    httpx_logger = logging.getLogger("httpx")
+    async with running(app_settings, shared_bot):
+        assert httpx_logger.level == logging.WARNING  # request URLs carry the token
+        httpx_logger.setLevel(logging.INFO)  # someone turns it back on: the filter still redacts
+        try:
+            await ask(tg, USER, EXAMPLE)
+            logging.getLogger("bot.telegram").warning("oops %s", TEST_TOKEN)
+        finally:
+            httpx_logger.setLevel(logging.WARNING)
+    assert "HTTP Request: POST" in caplog.text and "[REDACTED]" in caplog.text
+    assert TEST_TOKEN not in caplog.text
+    assert not [r for r in caplog.records if TEST_TOKEN in r.getMessage()]
+
+
+# --------------------------------------------------------------------------- run_bot
+def test_run_bot_without_a_token_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_bot(make_settings(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "NEWSBOT_TELEGRAM_TOKEN is not set" in err
+
+
+def test_run_bot_with_a_rejected_token_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with FakeTelegramServer(token="999:other-token") as server:
+        settings = make_settings(tmp_path, telegram_token=TEST_TOKEN, telegram_base_url=server.base_url)
+        assert run_bot(settings) == 2
+    err = capsys.readouterr().err
+    assert "Telegram rejected the bot token" in err and TEST_TOKEN not in err
+
+
+def test_run_bot_uses_a_webhook_when_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(Application, "run_webhook", lambda self, **kw: seen.update(kw))
+    settings = make_settings(
+        tmp_path, telegram_token=TEST_TOKEN, telegram_webhook_url="https://bot.example.org/hook/abc",
+        telegram_webhook_listen="0.0.0.0", telegram_webhook_port=8080, telegram_webhook_secret="s3cret-value",
+    )
+    assert run_bot(settings) == 0
+    assert seen["listen"] == "0.0.0.0" and seen["port"] == 8080 and seen["url_path"] == "hook/abc"
+    assert seen["webhook_url"] == "https://bot.example.org/hook/abc" and seen["secret_token"] == "s3cret-value"
+
+
+def test_safe_file_name() -> None:
+    assert safe_file_name("../../etc/passwd.txt") == "passwd.txt"
+    assert safe_file_name("..\\evil\\.hidden.MD") == "hidden.md"
+    assert safe_file_name("My Article (final).html") == "My_Article_final.html"
+    assert safe_file_name("....txt", fallback="article-1") == "article-1.txt"
+    assert safe_file_name(None) == "article"
+    assert BOT_ID  # the stand-in's bot id is what replies are checked against
