@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from index.types import KnowledgeBaseError, SourceError
+from index.types import KnowledgeBaseError, StoreError
 
 from bot.answer import QuestionError
 
@@ -141,7 +141,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def _check_not_empty(bot: Any) -> None:
     if not bot.store.documents():
-        raise SourceError("the index", "is empty: add articles first with `newsbot index sample_articles`")
+        raise StoreError("the index is empty: add articles first with `newsbot index sample_articles`")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -133,6 +133,7 @@ def gather(
     snap, hits = r.snapshot, r.hits
     ev = Evidence(question, snap, hits, collapse(snap, hits, top_k, r.sentence_vecs))
     weights = {t: snap.bm25.idf(t) for t in set(terms(query))}
+    asked = set(weights)
     author_q = bool(_AUTHOR_Q.search(question))
     if author_q:  # "who wrote the article about X" is about X; the byline answers
         for t in terms(_AUTHOR_WORDS):
@@ -170,6 +171,10 @@ def gather(
                 own = window = chunk_cov  # the byline answers "who wrote" in its own words
                 bonus = 1.0
             dense = r.sentence_sims.get((ref.source, s))
+            # A sentence that only repeats the question's words (a headline, say) answers nothing.
+            news = len(sent_terms[j] - asked)
+            if not bonus and (news < 3 or (s == 0 and sent == doc.title)):
+                bonus = -0.3
             score = (0.6 * own + 0.4 * window + 0.2 * chunk_cov + 0.1 * hit_score / best_hit
                      + max(0.0, (dense or 0.0) - 0.2) + bonus - 0.002 * rank)
             best_window = max(best_window, window)
