@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import statistics
 import sys
@@ -38,6 +39,11 @@ _FOLLOW_UP = re.compile(r"^Follow-up question: (.*)$", re.M)
 # A passage is quoted only if its best sentence is nearly as on-topic as the best one, as a
 # sensible model would do (the extractive answer uses the same floor).
 RELATIVE_FLOOR = 0.75
+# --adversarial: claims no passage supports, one with a valid marker, one with an invalid one.
+FABRICATED = [
+    "The ceasefire was signed in Geneva by all parties on 1 January 2030 [1].",
+    "Officials confirmed that parliament would ratify the agreement within days [9].",
+]
 
 
 def best_sentence(text: str, question: str) -> tuple[int, str]:
@@ -47,7 +53,7 @@ def best_sentence(text: str, question: str) -> tuple[int, str]:
     return max(scored, default=(0, ""), key=lambda x: x[0])
 
 
-def scripted_answer(body: dict[str, Any], top: int = 3) -> str:
+def scripted_answer(body: dict[str, Any], top: int = 3, adversarial: bool = False) -> str:
     """What a well-behaved model would write: the top passages' best sentences, cited.
 
     A condense request is answered with the follow-up unchanged.
@@ -64,7 +70,25 @@ def scripted_answer(body: dict[str, Any], top: int = 3) -> str:
         re.sub(r"([.!?…]+[\"”’]*)?$", f" [{n}]\\1", sent.rstrip(), count=1)
         for n, score, sent in best if score and score >= floor
     ]
+    if adversarial:
+        lines += FABRICATED
     return " ".join(lines) or "The passages do not say."
+
+
+class CheckerLog(logging.Handler):
+    """Adds up what bot.llm's checker reports for each answer (kept, repaired, dropped)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.totals = dict.fromkeys(
+            ("sentences_kept", "sentences_proposed", "repaired", "invalid_markers",
+             "unsupported_markers"), 0)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("llm answer checked") and isinstance(record.args, tuple):
+            kept, proposed, repaired, invalid, unsupported = record.args
+            for key, n in zip(self.totals, (kept, proposed, repaired, invalid, unsupported)):
+                self.totals[key] += int(n)
 
 
 def summarise(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -98,10 +122,12 @@ def run(settings: Settings, rows: list[dict[str, Any]]) -> tuple[dict[str, Any],
         v = judge_seed(q, ans, texts)
         v["ms"] = round((time.perf_counter() - t0) * 1000, 2)
         v["note"] = ans.note
+        v["fabricated"] = any(f.split(" [")[0][:40] in ans.text for f in FABRICATED)
         verdicts.append(v)
     summary = summarise(verdicts)
     summary["llm_answers"] = sum(v["mode"] == "llm" for v in verdicts)
     summary["fallbacks"] = sum(bool(v["note"]) for v in verdicts)
+    summary["fabricated_claims_shown"] = sum(v["fabricated"] for v in verdicts)
     return summary, verdicts
 
 
@@ -122,19 +148,25 @@ def main() -> int:
     ap.add_argument("--file", type=Path, default=SEED)
     ap.add_argument("--top", type=int, default=3, help="passages the stand-in quotes")
     ap.add_argument("--compare", action="store_true", help="also run the extractive mode")
+    ap.add_argument("--adversarial", action="store_true",
+                    help="the stand-in also writes two unsupported claims per answer")
     ap.add_argument("--json", action="store_true", help="print the summaries as JSON only")
     args = ap.parse_args()
     rows = load_questions(args.file)
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAIServer() as server:
         data = Path(tmp) / "data"
         Newsbot(Settings(_env_file=None, data_dir=data)).index([ROOT / "sample_articles"])
-        server.responder = lambda body: scripted_answer(body, args.top)
+        server.responder = lambda body: scripted_answer(body, args.top, args.adversarial)
+        checker_log = CheckerLog()
+        logging.getLogger("bot.llm").addHandler(checker_log)
+        logging.getLogger("bot.llm").setLevel(logging.INFO)
         llm = Settings(
             _env_file=None, data_dir=data, llm_base_url=server.base_url,  # type: ignore[call-arg]
             llm_model="test-model", llm_api_key="x", llm_retries=0, llm_timeout=5.0,
         )
         results = {"llm_standin": run(llm, rows)}
         results["llm_standin"][0]["llm_requests"] = len(server.chat_requests())
+        results["llm_standin"][0]["checker"] = checker_log.totals
         if args.compare:
             results["extractive"] = run(Settings(_env_file=None, data_dir=data), rows)  # type: ignore[call-arg]
     if args.json:

@@ -19,7 +19,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class LLMFailure(Exception):
-    """The LLM could not give a usable answer; the message is a one-line note for the user."""
+    """The LLM could not give a usable answer; the message is a one-line note for the user.
+
+    `unavailable` means it timed out or could not be reached: not worth a second wait.
+    """
+
+    def __init__(self, note: str, unavailable: bool = False) -> None:
+        super().__init__(note)
+        self.unavailable = unavailable
 
 
 class Writer(Protocol):
@@ -68,6 +75,7 @@ class Answerer:
         q = clean_question(question, self.max_question_chars)
         t0 = time.perf_counter()
         note = None
+        llm_down = False
         standalone = q
         if conversation is not None and conversation.turns:
             if self.writer is not None:
@@ -75,6 +83,7 @@ class Answerer:
                     standalone = self.writer.condense(q, conversation)
                 except LLMFailure as exc:
                     note = str(exc)
+                    llm_down = exc.unavailable  # don't wait out a second timeout
                     standalone = conversation.retrieval_query(q)
             else:
                 standalone = conversation.retrieval_query(q)
@@ -83,7 +92,7 @@ class Answerer:
         ans = Answer(question=q, text=REFUSAL, refused=True, standalone_question=standalone)
         if ev.answerable:
             text, cites = "", []
-            if self.writer is not None:
+            if self.writer is not None and not llm_down:
                 try:
                     text, cites = self.writer.write(standalone, ev)
                     ans.mode = "llm"

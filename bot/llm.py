@@ -5,6 +5,10 @@ is re-cited here with verbatim sentences of the passage it names (numbered by Ci
 `quote == text[start:end]` holds by construction); whatever cannot be tied to a retrieved
 passage is dropped, and an answer that loses too much falls back to the extractive one.
 
+The check is lexical: a kept sentence shares most of its content words with the quoted
+sentence(s) of a passage the model was given, and every figure in it occurs in that passage.
+It cannot tell "accepted" from "rejected"; the verbatim quotes are what let a reader check.
+
 llama-index (and openai) are imported lazily, inside the functions that talk to the model:
 importing llama_index.core costs ~2 s and the extractive path must not pay it.
 """
@@ -196,7 +200,7 @@ _MARKER = re.compile(
     re.I,
 )
 _ONLY_MARKERS = re.compile(rf"^(?:\s*{_MARKER.pattern})+\s*[.,;]?\s*", re.I)
-_THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
+_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S | re.I)  # reasoning models' scratchpad
 _SOURCES_HEADING = re.compile(r"^\W*(sources|references|citations)\b\W*(?::.*)?$", re.I)
 _DECLINE = re.compile(
     r"\b(do(es)?\s*n[o']t|cannot|can't|no)\b.{0,60}\b(answer|mention|say|contain|information|specify)",
@@ -235,7 +239,7 @@ def split_sentences(raw: str) -> list[Proposed]:
         for s, e in sentence_spans(line):
             piece = line[s:e]
             lead = _ONLY_MARKERS.match(piece)
-            if lead and out and not _MARKER.search(out[-1].text):
+            if lead and out and out[-1].line == i and not _MARKER.search(out[-1].text):
                 out[-1].text += " " + lead.group(0).strip()
                 piece = piece[lead.end() :].strip()
             if piece:
@@ -510,6 +514,10 @@ def check_answer(raw: str, evidence: Evidence) -> tuple[str, list[Citation]]:
 class CallFailed(Exception):
     """A model call failed; the message says how, in words for a person."""
 
+    def __init__(self, how: str, unavailable: bool = False) -> None:
+        super().__init__(how)
+        self.unavailable = unavailable
+
 
 def describe_failure(exc: Exception) -> str:
     """A short phrase for any client error: no traceback ever reaches the user."""
@@ -526,6 +534,13 @@ def describe_failure(exc: Exception) -> str:
     if isinstance(exc, (ValueError, LookupError, AttributeError, TypeError)):
         return "sent a reply that could not be read"
     return f"failed ({type(exc).__name__})"
+
+
+def is_unavailable(exc: Exception) -> bool:
+    """Timed out or unreachable: a second call in the same answer would wait as long."""
+    import openai
+
+    return isinstance(exc, openai.APIConnectionError)  # APITimeoutError is a subclass
 
 
 def is_transient(exc: Exception) -> bool:
@@ -586,13 +601,11 @@ class LLMWriter:
         prompts: Prompts,
         *,
         retries: int = 0,
-        timeout: float = 30.0,
         today: Callable[[], date] = date.today,
     ) -> None:
-        self.llm = llm
+        self.llm = llm  # a llama-index LLM; its own timeout applies to each call
         self.prompts = prompts
         self.retries = retries
-        self.timeout = timeout
         self.today = today
 
     @classmethod
@@ -601,10 +614,7 @@ class LLMWriter:
         if not (settings.llm_base_url and settings.llm_model):
             raise ValueError("set both NEWSBOT_LLM_BASE_URL and NEWSBOT_LLM_MODEL to use an LLM")
         prompts = Prompts.load(Path(settings.prompts_dir))
-        return cls(
-            make_client(settings), prompts,
-            retries=settings.llm_retries, timeout=settings.llm_timeout,
-        )
+        return cls(make_client(settings), prompts, retries=settings.llm_retries)
 
     def _chat(self, messages: list[tuple[str, str]], **kwargs: Any) -> str:
         """One answer from the model, retried on transient errors; CallFailed otherwise."""
@@ -621,7 +631,7 @@ class LLMWriter:
                 if attempt < self.retries and is_transient(exc):
                     time.sleep(RETRY_PAUSE_S * (attempt + 1))
                     continue
-                raise CallFailed(describe_failure(exc)) from None
+                raise CallFailed(describe_failure(exc), unavailable=is_unavailable(exc)) from None
             if not (content or "").strip():
                 raise CallFailed("returned an empty answer")
             return str(content)
@@ -644,7 +654,8 @@ class LLMWriter:
         except CallFailed as exc:
             raise LLMFailure(
                 f"the language model {exc} when rewriting the follow-up; "
-                "searched with the conversation's words instead"
+                "searched with the conversation's words instead",
+                unavailable=exc.unavailable,
             ) from None
         standalone = standalone_from(raw)
         if not standalone or len(standalone) > MAX_STANDALONE_CHARS:
@@ -670,4 +681,12 @@ class LLMWriter:
             raw = self._chat(self.messages(question, evidence))
         except CallFailed as exc:
             raise LLMFailure(f"the language model {exc}; {FALLBACK}") from None
-        return check_answer(raw, evidence)
+        try:
+            return check_answer(raw, evidence)
+        except LLMFailure:
+            raise
+        except Exception:  # a checker bug must cost the LLM answer, not the whole answer
+            log.exception("checking the LLM answer failed")
+            raise LLMFailure(
+                f"the language model's answer could not be checked; {FALLBACK}"
+            ) from None

@@ -64,10 +64,17 @@ def overlap(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
 class BM25:
     """A bm25s index over texts, plus the document frequencies used to judge relevance."""
 
-    def __init__(self, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(
+        self,
+        texts: Sequence[str] = (),
+        k1: float = 1.2,
+        b: float = 0.75,
+        tokenized: Sequence[list[str]] | None = None,
+    ) -> None:
         import bm25s
 
-        tokenized = [terms(t) for t in texts]
+        if tokenized is None:
+            tokenized = [terms(t) for t in texts]
         self.n = len(tokenized)
         self.df: Counter[str] = Counter()
         for toks in tokenized:

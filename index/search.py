@@ -6,6 +6,7 @@ version changes, so an answer sees each document either before or after an updat
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,22 @@ from index.types import Passage
 RRF_K = 60
 DUPLICATE_OVERLAP = 0.5
 SAME_MEANING = 0.85  # sentence vectors this close state the same thing
+# Questions that ask about the present prefer articles published shortly before "as of".
+RECENT = re.compile(
+    r"\b(this (week|month|year|weekend)|last (week|weekend)|recent(ly)?|latest|newest|"
+    r"yesterday|today|tonight|now|current(ly)?|just|new|upcoming|ongoing)\b", re.I)
+RECENCY_STRONG = 1.0 / (RRF_K + 1)  # as much as being first in one ranking
+RECENCY_WEAK = 0.25 / (RRF_K + 1)
+RECENCY_DAYS = 7.0
+
+
+def recency(age_days: int) -> float:
+    """1 for today, halving about every RECENCY_DAYS; 0 for the future (not evidence)."""
+    if age_days < 0:
+        return 0.0
+    return float(np.exp(-age_days / (RECENCY_DAYS / np.log(2))))
+
+
 KEYED = 10  # hits (times four) whose best sentence is located, for duplicate detection
 
 
@@ -43,6 +60,8 @@ class Snapshot:
     position: dict[tuple[str, int], int]
     bm25: BM25
     pub_days: np.ndarray
+    articles: list[str]  # source ids in the order of `article_bm25`
+    article_bm25: BM25
     _shingles: dict[int, set[tuple[str, ...]]] = field(default_factory=dict)
 
     def text(self, ref: ChunkRef) -> str:
@@ -72,16 +91,28 @@ def build_snapshot(store: Store) -> Snapshot:
     version = store.version()
     docs = store.documents(with_text=True)
     chunks: list[ChunkRef] = []
-    texts: list[str] = []
+    chunk_terms: list[list[str]] = []
+    articles: list[str] = []
+    article_terms: list[list[str]] = []
     for source in sorted(docs):
         d = docs[source]
+        text = d.text or ""
+        title = terms(d.title or "")
+        whole: list[str] = list(title)
         for i, (s, e, sents) in enumerate(d.chunks):
             chunks.append(ChunkRef(source, i, s, e, sents, d.pub_day))
+            body = terms(text[s:e])
             # BM25 sees the headline with every chunk: a cheap form of field weighting.
-            texts.append(embed_text_of(d.title, (d.text or "")[s:e]))
+            chunk_terms.append(title + body)
+            whole.extend(body)
+        articles.append(source)
+        article_terms.append(whole)
     position = {(c.source, c.index): n for n, c in enumerate(chunks)}
     pub_days = np.array([c.pub_day for c in chunks], dtype=np.int64)
-    return Snapshot(version, docs, chunks, position, BM25(texts), pub_days)
+    return Snapshot(
+        version, docs, chunks, position, BM25(tokenized=chunk_terms), pub_days,
+        articles, BM25(tokenized=article_terms),
+    )
 
 
 @dataclass
@@ -103,6 +134,7 @@ class Retrieval:
     hits: list[Hit]
     sentence_sims: dict[tuple[str, int], float] = field(default_factory=dict)
     sentence_vecs: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    query_vector: np.ndarray | None = None
 
 
 class Searcher:
@@ -178,16 +210,63 @@ class Searcher:
                 h = fused.setdefault(pos, Hit(pos, 0.0))
                 h.score += 1.0 / (RRF_K + rank + 1)
                 setattr(h, attr, value)
+        if as_of is not None:
+            strength = RECENCY_STRONG if RECENT.search(query) else RECENCY_WEAK
+            today = day_number(as_of.isoformat())
+            for h in fused.values():
+                day = snap.chunks[h.chunk].pub_day
+                if day >= 0:
+                    h.score += strength * recency(today - day)
         hits = sorted(fused.values(), key=lambda h: -h.score)
         qterms = set(terms(query))
         for h in hits[: 4 * KEYED]:
             h.key = _key_sentence(snap, snap.chunks[h.chunk], qterms, sentence_sims)
-        return Retrieval(snap, hits, sentence_sims, sentence_vecs)
+        return Retrieval(snap, hits, sentence_sims, sentence_vecs, vec)
 
     def search(self, query: str, k: int = 5, as_of: date | None = None) -> list[Passage]:
         """The top k passages, each near-duplicate group collapsed into one passage."""
         r = self.retrieve(query, as_of)
         return collapse(r.snapshot, r.hits, k, r.sentence_vecs)
+
+    def rank_articles(
+        self, query: str, k: int = 10, as_of: date | None = None
+    ) -> list[tuple[str, float]]:
+        """Articles (not passages), best first: for "which article answers this" and eval.
+
+        Fuses by reciprocal rank: the passage ranking (each article at its best chunk), BM25
+        over whole articles, and the title-and-lead vectors; then adds a recency prior that
+        is strong when the question says "this week", "recently", "latest"...
+        """
+        r = self.retrieve(query, as_of)
+        snap = r.snapshot
+        if snap.empty or not r.hits:
+            return []
+        max_day = day_number(as_of.isoformat()) if as_of else None
+        by_passage: list[str] = []
+        for h in r.hits:
+            src = snap.chunks[h.chunk].source
+            if src not in by_passage:
+                by_passage.append(src)
+        mask = None
+        if max_day is not None:
+            days = np.array([snap.documents[a].pub_day for a in snap.articles])
+            mask = (days <= max_day).astype(np.float32)
+        whole = [snap.articles[i] for i, _ in snap.article_bm25.search(query, self.candidates, mask)]
+        vec = r.query_vector
+        leads = [src for src, gen, _ in self.store.query_documents(vec, self.candidates, max_day)
+                 if src in snap.documents and snap.documents[src].generation == gen]
+        scores: dict[str, float] = {}
+        for ranked, weight in ((by_passage, 1.0), (whole, 1.0), (leads, 1.0)):
+            for rank, src in enumerate(ranked[: self.candidates]):
+                scores[src] = scores.get(src, 0.0) + weight / (RRF_K + rank + 1)
+        if as_of is not None:
+            strength = RECENCY_STRONG if RECENT.search(query) else RECENCY_WEAK
+            today = day_number(as_of.isoformat())
+            for src in scores:
+                day = snap.documents[src].pub_day
+                if day >= 0:
+                    scores[src] += strength * recency(today - day)
+        return sorted(scores.items(), key=lambda x: -x[1])[:k]
 
 
 def to_passage(snap: Snapshot, hit: Hit) -> Passage:

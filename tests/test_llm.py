@@ -24,7 +24,8 @@ from standins.openai_api import FakeOpenAIServer
 
 from bot.answer import REFUSAL, Answer
 from bot.evidence import gather
-from bot.llm import LLMWriter, PromptError, neutralise
+from bot.answering import LLMFailure
+from bot.llm import LLMWriter, PromptError, check_answer, neutralise
 from bot.memory import Conversation
 from bot.service import Newsbot
 from index.chunking import sentence_spans
@@ -488,3 +489,49 @@ def test_llm_module_does_not_import_llama_index() -> None:
                          cwd=ROOT, timeout=60, check=True)
     assert out.stdout.strip() == "False"
 
+
+
+# --- the checker on its own (same real passages, no HTTP) -----------------------------------------
+
+Q_KURSK = ("What percentage of the territory Ukraine once held in Kursk has Russia retaken, "
+           "according to Gerasimov?")
+
+
+def test_checker_rejects_a_changed_figure(bot: Newsbot) -> None:
+    ev = gather(bot.searcher, Q_KURSK)
+    n = next(i for i, p in enumerate(ev.passages, 1) if "86%" in p.text)
+    right = f"Gerasimov told Putin that Russian forces had retaken over 86% of the territory in Kursk [{n}]."
+    text, cites = check_answer(right, ev)
+    assert "86%" in text and cites
+    with pytest.raises(LLMFailure):
+        check_answer(right.replace("86%", "95%"), ev)
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["{s} [{n}].", "{s}. [{n}]", "{s} [Passage {n}].", "{s} [{n}, 9].", "{s} [{n}-{n}]."],
+)
+def test_checker_reads_marker_styles(bot: Newsbot, template: str) -> None:
+    ev = gather(bot.searcher, Q_WALTZ)
+    sentence = best_sentence(ev.passages[1].text, Q_WALTZ).rstrip(".")
+    text, cites = check_answer(template.format(s=sentence, n=2), ev)
+    assert MARKER.findall(text) == ["1"] and "9" not in text
+    assert cites[0].source == ev.passages[1].source
+    assert cites[0].quote in ev.passages[1].text
+
+
+def test_an_unreachable_model_is_not_waited_for_twice(sample_index: Path, server: FakeOpenAIServer) -> None:
+    """A follow-up whose rewrite times out is answered from quotes at once, not after a
+    second timeout for the answer itself."""
+    bot = llm_bot(sample_index, server.base_url, llm_timeout=0.5)
+    conv = Conversation(4)
+    server.responder = condensing(STANDALONE)
+    bot.answerer.answer(Q_TOWN, conv)
+    server.responder = None
+    server.script({"delay": 3, "content": "too late"}, {"delay": 3, "content": "too late"})
+    before = len(server.chat_requests())
+    t0 = time.monotonic()
+    ans = bot.answerer.answer("When did Putin go there?", conv)
+    assert time.monotonic() - t0 < 2.0
+    assert ans.mode == "extractive" and ans.note and "in time" in ans.note
+    assert len(server.chat_requests()) == before + 1
