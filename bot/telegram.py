@@ -51,11 +51,11 @@ from telegram.ext import (
 )
 
 from bot.answer import QuestionError
+from bot.cli import EXAMPLE
 from bot.memory import Conversation
 from bot.service import Newsbot
 from bot.settings import Settings
 from bot.telegram_format import (
-    TELEGRAM_LIMIT,
     Unit,
     esc,
     html_to_plain,
@@ -68,9 +68,7 @@ from bot.telegram_format import (
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
-Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
-EXAMPLE = "What did Yuri Ushakov say the ceasefire would give Ukraine?"
 UPLOAD_SUFFIXES = (".txt", ".md", ".html")
 MAX_CONVERSATIONS = 10_000  # chats whose memory is kept; the least recently used go first
 
@@ -397,7 +395,7 @@ class TelegramFrontend:
             knows = f"I know <b>{count}</b> indexed news article{'s' if count != 1 else ''}."
         except StoreError as exc:
             log.warning("knowledge base unavailable: %s", exc)
-            knows = esc(UNAVAILABLE)
+            knows = "The knowledge base is temporarily unavailable, so I cannot count my articles right now."
         how = ("Type a question in this chat" if message.chat.type == ChatType.PRIVATE
                else f"Mention me (@{esc(context.bot.username)}), reply to my message, or use /ask")
         text = (
@@ -631,5 +629,5 @@ def run_bot(settings: Settings) -> int:
     return 0
 
 
-__all__ = ["TELEGRAM_LIMIT", "ChatOrderedProcessor", "TelegramFrontend", "build_application",
+__all__ = ["ChatOrderedProcessor", "TelegramFrontend", "build_application",
            "protect_logs", "run_bot", "safe_file_name"]

@@ -7,11 +7,14 @@ a copy of it (shutil.copytree) plus a writable copy of the articles.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import shutil
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -172,22 +175,47 @@ async def test_question_answered_with_citations_and_follow_up(
         assert refusal["text"] == esc(REFUSAL)
 
 
-async def test_long_answer_is_split_into_valid_parts(tg: FakeTelegramServer, sample_index: Path) -> None:
-    settings = tg_settings(tg, sample_index, max_claims=8, top_k=20)
-    bot = Newsbot(settings)
-    expected = bot.answerer.answer(EXAMPLE, as_of=date.today())
-    async with running(settings, bot):
-        update = tg.push_message(USER, EXAMPLE)
-        parts = render_answer(expected)
-        assert len(parts) >= 2
+LAMPS = ("amber", "cobalt", "crimson", "emerald", "golden", "ivory", "jade", "scarlet")
+LONG_QUESTION = "What did the Zorbland lighthouse commission decide?"
+
+
+@pytest.fixture(scope="module")
+def long_bot(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
+    """Eight made-up reports whose long sentences all answer LONG_QUESTION: with eight claims
+    the answer cannot fit in one message (real retrieval, real answering, no patched limit)."""
+    root = tmp_path_factory.mktemp("long")
+    (root / "articles").mkdir()
+    for i, lamp in enumerate(LAMPS):
+        (root / "articles" / f"zorb_{i}.txt").write_text(
+            f"Zorbland lighthouse report {i}\n\nThe Zorbland lighthouse commission decided on Tuesday "
+            f"that the restored Old Harbour lighthouse will shine a {lamp} beam across the bay every "
+            "night from dusk until dawn, that the keepers' cottage beside the lighthouse will become "
+            f"a museum of the harbour's fishing history with {i + 3} rooms of nets, lanterns & ship "
+            "models, and that the gallery will open to visitors on weekends once the engineers have "
+            f"finished testing the {lamp} lamp, the new railings and the spiral staircase of 214 "
+            "steps, which was rebuilt with oak from the old pier.\n\n"
+            f"Commission chair number {i} said the decision followed a long public consultation.\n",
+            encoding="utf-8")
+    bot = Newsbot(make_settings(root / "data", max_claims=8, top_k=20))
+    assert len(bot.index([root / "articles"]).added) == len(LAMPS)
+    return bot
+
+
+async def test_long_answer_is_split_into_valid_parts(tg: FakeTelegramServer, long_bot: Newsbot) -> None:
+    expected = long_bot.answerer.answer(LONG_QUESTION, as_of=date.today())
+    parts = render_answer(expected)
+    assert len(parts) >= 2, "the made-up reports should give an answer longer than one message"
+    async with running(tg_settings(tg, long_bot.settings.data_dir), long_bot):
+        update = tg.push_message(USER, LONG_QUESTION)
         sent = await tg.wait_for_messages(len(parts), USER)
     assert [m["text"] for m in sent] == parts
     assert all(m["reply_to"] == update["message"]["message_id"] for m in sent)
     assert all(tg_len(m["text"]) <= TELEGRAM_LIMIT for m in sent)
-    assert not [m for m in tg.sent_messages(include_failed=True) if not m["ok"]]
-    joined = "".join(m["text"] for m in sent)
-    for c in expected.citations:
-        assert joined.count(f"<blockquote expandable>{esc(c.quote)}</blockquote>") >= 1
+    assert not [m for m in tg.sent_messages(include_failed=True) if not m["ok"]]  # all valid
+    for c in expected.citations:  # every quote block arrives whole, in one part
+        block = f"<blockquote expandable>{esc(c.quote)}</blockquote>"
+        assert sum(block in m["text"] for m in sent) == 1
+    assert "nets, lanterns &amp; ship models" in sent[0]["text"]
 
 
 async def test_rejected_markup_is_resent_as_plain_text(
@@ -226,8 +254,18 @@ async def test_other_messages_commands_and_bad_questions(
         assert "<b>Zorbland" not in helptext
         sources = (await ask(tg, USER, "/sources"))["text"]
         assert "5 indexed articles" in sources and "004_2cb94cc94e0603c2.txt" in sources
-        assert "Kremlin aide dismisses short-term ceasefire" in sources and "2025-03-13" in sources
+        for doc in shared_bot.sources():
+            assert esc(doc.title or "(untitled)") in sources and (doc.published or "no date") in sources
         assert (await ask(tg, USER, "/start"))["text"] == helptext
+
+
+async def test_flood_control_is_waited_out(
+    tg: FakeTelegramServer, shared_bot: Newsbot, sample_index: Path
+) -> None:
+    tg.fail_next("sendMessage", error_code=429, retry_after=1)
+    async with running(tg_settings(tg, sample_index), shared_bot):
+        assert "[1]" in (await ask(tg, USER, EXAMPLE))["text"]
+    assert [m["ok"] for m in tg.sent_messages(USER, include_failed=True)] == [False, True]
 
 
 # --------------------------------------------------------------------------- admin
@@ -262,6 +300,10 @@ async def test_admin_uploads_an_article_and_the_next_answer_cites_it(
         assert "can only add .txt, .md, .html files" in replies_to(tg, ADMIN, pdf["message"]["message_id"])[0]["text"]
         assert "too large: the limit is 0.05 MB" in replies_to(tg, ADMIN, big["message"]["message_id"])[0]["text"]
         assert not (articles / "report.pdf").exists() and not (articles / "big.txt").exists()
+        binary = tg.push_document(ADMIN, ADMIN, "notes.txt", b"\x00\x01\x02binary", "text/plain")
+        await tg.wait_for(lambda _c: replies_to(tg, ADMIN, binary["message"]["message_id"]), 10)
+        assert "notes.txt: is a binary file" in replies_to(tg, ADMIN, binary["message"]["message_id"])[0]["text"]
+        assert not (articles / "notes.txt").exists()
 
         reindex = (await ask(tg, ADMIN, "/reindex", user_id=ADMIN, timeout=30))["text"]
         assert "added 0, updated 0, unchanged 6, removed 0" in reindex
@@ -334,6 +376,8 @@ async def test_groups_answer_only_mentions_replies_and_ask(
         assert all(not replies_to(tg, GROUP, mid) for mid in ignored)
         assert len(tg.sent_messages(GROUP)) == 4
         assert len(tg.calls_to("sendChatAction")) == 4
+        empty = await ask(tg, GROUP, f"@{BOT_USERNAME}", **group)
+        assert empty["text"] == "Please type a question: the message was empty."
 
 
 async def test_fifty_chats_at_once_are_all_answered_in_order(
@@ -376,13 +420,44 @@ async def test_store_unavailable_is_reported_and_the_next_message_retries(
         assert "[1]" in (await ask(tg, USER, EXAMPLE))["text"]
 
 
-async def test_an_unreachable_chroma_server_gives_the_unavailable_message(
-    tg: FakeTelegramServer, tmp_path: Path, unused_tcp_port: int
+CHROMA = Path(sys.executable).with_name("chroma")
+
+
+@contextmanager
+def chroma_server(path: Path, port: int) -> Iterator[None]:
+    """A real Chroma server (the `chroma` CLI) serving `path`, stopped on exit."""
+    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(path), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "chroma did not start"
+                time.sleep(0.1)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.skipif(not CHROMA.exists(), reason="the chroma CLI is not installed")
+async def test_chroma_server_down_is_reported_and_the_bot_recovers_when_it_is_back(
+    tg: FakeTelegramServer, sample_index: Path, tmp_path: Path, unused_tcp_port: int
 ) -> None:
-    settings = tg_settings(tg, tmp_path / "data", chroma_host="127.0.0.1", chroma_port=unused_tcp_port)
+    served = tmp_path / "served"
+    shutil.copytree(sample_index, served)
+    settings = tg_settings(tg, tmp_path / "unused", chroma_host="127.0.0.1", chroma_port=unused_tcp_port)
     async with running(settings):
-        assert (await ask(tg, USER, EXAMPLE, timeout=60))["text"] == esc(UNAVAILABLE)
-        assert "temporarily unavailable" in (await ask(tg, USER, "/help", timeout=60))["text"]
+        assert (await ask(tg, USER, EXAMPLE))["text"] == esc(UNAVAILABLE)  # never reached
+        assert "temporarily unavailable" in (await ask(tg, USER, "/help"))["text"]
+        with chroma_server(served, unused_tcp_port):
+            assert "[1]" in (await ask(tg, USER, EXAMPLE))["text"]
+        assert (await ask(tg, USER, EXAMPLE))["text"] == esc(UNAVAILABLE)  # went away
+        with chroma_server(served, unused_tcp_port):
+            assert "[1]" in (await ask(tg, USER, EXAMPLE))["text"]  # back
 
 
 async def test_the_token_never_reaches_the_logs(

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date
-from pathlib import Path
 
-from conftest import make_settings
+from conftest import SAMPLES
 from index.store import StoredDocument
 from index.types import IndexReport, SourceError
 from standins.telegram_api import _check_html
 
 from bot.answer import REFUSAL, Answer, Citation
-from bot.service import Newsbot
 from bot.telegram_format import (
     TELEGRAM_LIMIT,
     Unit,
@@ -70,18 +67,29 @@ def test_refusal_is_the_plain_text_and_a_note_is_italic() -> None:
     assert render_answer(Answer(question="q", text=REFUSAL, refused=True)) == [esc(REFUSAL)]
 
 
-def test_real_long_answer_splits_between_citation_blocks(sample_index: Path) -> None:
-    bot = Newsbot(make_settings(sample_index, max_claims=8, top_k=20))
-    ans = bot.answerer.answer(EXAMPLE, as_of=date.today())
+def long_answer() -> Answer:
+    """An answer the size of a generous extractive one: sample-article paragraphs as quotes."""
+    paras = sorted((p.strip() for f in sorted(SAMPLES.glob("*.txt"))
+                    for p in f.read_text(encoding="utf-8").split("\n") if len(p.strip()) > 200),
+                   key=len, reverse=True)[:16]
+    cites = [cite(i, q, title=f"Article {i} & co", outlet="Outlet", published="2025-03-13")
+             for i, q in enumerate(paras, 1)]
+    text = "\n\n".join(f"{c.quote[:150]}… [{c.n}]" for c in cites)
+    return Answer(question=EXAMPLE, text=text, citations=cites, as_of="2025-03-13")
+
+
+def test_long_answer_splits_between_citation_blocks() -> None:
+    ans = long_answer()
     whole = "\n\n".join(render_answer(ans, limit=10**6))
-    assert tg_len(whole) > TELEGRAM_LIMIT, "the example should need more than one message"
+    assert tg_len(whole) > 2 * TELEGRAM_LIMIT, "needs three messages"
     parts = render_answer(ans)
-    assert len(parts) >= 2
+    assert len(parts) >= 3
     for part in parts:
         valid(part)
     assert "\n\n".join(parts) == whole  # only split, nothing lost or reordered
-    for c in ans.citations:  # each quote block whole in exactly one part
-        block = f"<blockquote expandable>{esc(c.quote)}</blockquote>"
+    for c in ans.citations:  # each citation block whole in exactly one part
+        block = f"<b>[{c.n}]</b> Outlet: Article {c.n} &amp; co, 2025-03-13\n" \
+                f"<blockquote expandable>{esc(c.quote)}</blockquote>"
         assert sum(block in p for p in parts) == 1
 
 
