@@ -605,7 +605,15 @@ def run_bot(settings: Settings) -> int:
         return 2
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         level=settings.log_level.upper())
-    app = build_application(settings)
+    newsbot = Newsbot(settings)
+    try:
+        newsbot.answerer  # noqa: B018 - load the models and check the prompt templates now
+    except KnowledgeBaseError as exc:  # e.g. the Chroma server is down: serve and retry later
+        log.warning("the knowledge base is not available yet: %s", exc)
+    except ValueError as exc:  # a broken prompt template or setting: refuse to start
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 2
+    app = build_application(settings, newsbot)
     try:
         if settings.telegram_webhook_url:
             secret = settings.telegram_webhook_secret

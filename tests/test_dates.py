@@ -1,0 +1,65 @@
+"""Date-aware retrieval: as-of filtering and the recency prior, on a small dated corpus."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.service import Newsbot
+from index.search import recency
+
+from conftest import make_settings
+
+ROWS = [
+    ("old", "2024-01-10", "Lighthouse keepers strike in Zorbland",
+     "Lighthouse keepers in Zorbland went on strike over pay. The strike closed the harbour lighthouse."),
+    ("recent", "2024-03-08", "Zorbland lighthouse keepers end strike",
+     "Lighthouse keepers in Zorbland ended their strike this week after a pay deal. The harbour lighthouse reopened."),
+    ("future", "2024-03-20", "Zorbland lighthouse keepers strike again",
+     "Lighthouse keepers in Zorbland walked out again over pay. The harbour lighthouse is dark once more."),
+    ("other", "2024-03-07", "Zorbland bakery wins prize",
+     "A bakery in Zorbland won a national bread prize this week."),
+]
+
+
+@pytest.fixture(scope="module")
+def dated(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
+    tmp = tmp_path_factory.mktemp("dated")
+    path = tmp / "feed.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "published_at": d, "title": t, "source": "zorb.example",
+                                        "text": x}) + "\n" for i, d, t, x in ROWS))
+    bot = Newsbot(make_settings(tmp / "data"))
+    assert len(bot.index([path]).added) == 4
+    return bot
+
+
+def test_recency_prior_halves_weekly() -> None:
+    assert recency(0) == 1.0 and recency(-1) == 0.0
+    assert 0.45 < recency(7) < 0.55 and recency(70) < 0.01
+
+
+def test_articles_after_as_of_are_not_evidence(dated: Newsbot) -> None:
+    ranked = [s for s, _ in dated.searcher.rank_articles("Zorbland lighthouse keepers strike", as_of=date(2024, 3, 10))]
+    assert "future" not in ranked
+    ranked = [s for s, _ in dated.searcher.rank_articles("Zorbland lighthouse keepers strike", as_of=date(2024, 3, 25))]
+    assert "future" in ranked
+
+
+def test_this_week_prefers_the_latest_article_before_as_of(dated: Newsbot) -> None:
+    ranked = dated.searcher.rank_articles(
+        "What happened with the Zorbland lighthouse keepers strike this week?", as_of=date(2024, 3, 10))
+    assert ranked[0][0] == "recent"
+    # Asked as of January, the January article is the news.
+    ranked = dated.searcher.rank_articles(
+        "What happened with the Zorbland lighthouse keepers strike this week?", as_of=date(2024, 1, 12))
+    assert ranked[0][0] == "old"
+
+
+def test_answer_says_what_date_it_speaks_as_of(dated: Newsbot) -> None:
+    ans = dated.answerer.answer("Did the Zorbland lighthouse keepers end their strike recently?", as_of=date(2024, 3, 10))
+    assert not ans.refused
+    assert ans.as_of and ans.as_of <= "2024-03-10"
+    assert all(c.published and c.published <= "2024-03-10" for c in ans.citations)
