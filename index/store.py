@@ -146,31 +146,68 @@ class Store:
         *,
         ssl: bool = False,
         headers: dict[str, str] | None = None,
+        database: str | None = None,
     ) -> Store:
+        """A Chroma server; `database` (created when missing) keeps several indexes apart."""
         import chromadb
         from chromadb.config import Settings
+        from chromadb.errors import NotFoundError
 
         where = f"the Chroma server at {host}:{port}"
+        if database:
+            where += f" (database {database!r})"
+        kw: dict[str, Any] = {"host": host, "port": port, "ssl": ssl, "headers": headers or {}}
+        if database:
+            kw["database"] = database
         try:
-            client = chromadb.HttpClient(
-                host=host,
-                port=port,
-                ssl=ssl,
-                headers=headers or {},
-                settings=Settings(anonymized_telemetry=False),
-            )
+            try:
+                client = chromadb.HttpClient(**kw, settings=Settings(anonymized_telemetry=False))
+            except NotFoundError:
+                if not database:
+                    raise
+                admin = chromadb.AdminClient(Settings(
+                    chroma_api_impl="chromadb.api.fastapi.FastAPI", chroma_server_host=host,
+                    chroma_server_http_port=port, chroma_server_ssl_enabled=ssl,
+                    chroma_server_headers=headers or None, anonymized_telemetry=False,
+                ))
+                try:
+                    admin.create_database(database)
+                except Exception:  # created meanwhile by another process: use it
+                    pass
+                client = chromadb.HttpClient(**kw, settings=Settings(anonymized_telemetry=False))
             client.heartbeat()
         except Exception as exc:
             raise StoreError(f"cannot reach {where}: {_short(exc)}") from exc
         return cls(client, encoder, where)
 
-    def _call(self, what: str, fn: Any, *args: Any, **kw: Any) -> Any:
+    def close(self) -> None:
+        """Release the client (the embedded store's files; a server's connections)."""
+        close = getattr(self.client, "close", None)
+        self._docs = self._chunks = self._sentences = self._meta = None
+        if callable(close):
+            try:
+                close()
+            except Exception:  # closing is best effort
+                pass
+
+    def _call(self, what: str, fn: Any, *args: Any, _retry: bool = True, **kw: Any) -> Any:
         """Run a Chroma call, turning connection failures into one readable line."""
         try:
             return fn(*args, **kw)
         except StoreError:
             raise
         except Exception as exc:
+            owner = getattr(fn, "__self__", None)
+            name = getattr(owner, "name", None) if owner is not self.client else None
+            if type(exc).__name__ == "NotFoundError" and name in (DOCS, CHUNKS, SENTENCES, META):
+                # Dropped and re-created by another process (`--rebuild`): look it up again.
+                self._docs = self._chunks = self._sentences = self._meta = None
+                if _retry:
+                    self._collections()
+                    fresh = {DOCS: self._docs, CHUNKS: self._chunks,
+                             SENTENCES: self._sentences, META: self._meta}[name]
+                    return self._call(what, getattr(fresh, fn.__name__), *args,
+                                      _retry=False, **kw)
             raise StoreError(f"{what} failed on {self.describe}: {_short(exc)}") from exc
 
     def _sentence_collection(self) -> Any:
@@ -266,6 +303,8 @@ class Store:
         )
         out = []
         for meta, dist in zip(got["metadatas"][0], got["distances"][0]):
+            if not meta:  # deleted (an old generation) while the search ran
+                continue
             out.append((str(meta["source"]), str(meta["generation"]), int(meta["i"]),
                         1.0 - float(dist)))
         return out
@@ -285,7 +324,8 @@ class Store:
         )
         return [(str(m["source"]), str(m["generation"]), int(m["start"]), int(m["end"]),
                  1.0 - float(d), np.asarray(v, dtype=np.float32))
-                for m, d, v in zip(got["metadatas"][0], got["distances"][0], got["embeddings"][0])]
+                for m, d, v in zip(got["metadatas"][0], got["distances"][0], got["embeddings"][0])
+                if m and v is not None]  # else deleted while the search ran
 
     def sentence_vectors(
         self, keys: Iterable[tuple[str, str, int]]
@@ -317,7 +357,8 @@ class Store:
             n_results=min(k, n), where=where, include=["metadatas", "distances"],
         )
         return [(rid, str(m["generation"]), 1.0 - float(d))
-                for rid, m, d in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])]
+                for rid, m, d in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])
+                if m]  # else removed while the search ran
 
     # ---- writing -------------------------------------------------------------------------
     def write_document(
@@ -345,7 +386,7 @@ class Store:
                 ids=ids[sl],
                 embeddings=chunk_vectors[sl].tolist(),
                 metadatas=[{"source": doc.source, "generation": gen, "i": c.index,
-                            "pub_day": pub_day} for c in chunks[sl]],
+                            "pub_day": pub_day} for c in chunks[: len(ids)][sl]],
             )
         if sentence_vectors is not None and len(sentence_vectors):
             spans = [sp for c in chunks for sp in c.sentences][: len(sentence_vectors)]
@@ -378,7 +419,7 @@ class Store:
         stale = {"$and": [{"source": doc.source}, {"generation": {"$ne": gen}}]}
         self._call("removing old chunks", coll.delete, where=stale)
         self._call("removing old sentences", self._sentences.delete, where=stale)
-        return len(ids)
+        return len(chunks)
 
     def remove_document(self, source: str) -> None:
         """Uncommit the record first, so a crash between the two leaves only orphans."""
@@ -412,6 +453,25 @@ class Store:
 
     def commit_version(self) -> None:
         self._bump_version()
+
+    def begin_write(self) -> bool:
+        """Mark an indexing run as under way; True when the previous one never finished.
+
+        A run killed after committing some documents may not have bumped the version; the
+        next run must then bump it even if it has nothing left to do, or readers that poll
+        the version would never see those documents.
+        """
+        import os
+
+        _, _, meta = self._collections()
+        got = self._call("reading the index state", meta.get, ids=["writing"])
+        self._call("marking a write", meta.upsert, ids=["writing"], embeddings=[[1.0]],
+                   metadatas=[{"pid": os.getpid(), "started": time.time()}])
+        return bool(got["ids"])
+
+    def end_write(self) -> None:
+        _, _, meta = self._collections()
+        self._call("finishing a write", meta.delete, ids=["writing"])
 
     def reset(self) -> None:
         """Drop every collection (for --rebuild and for a change of embedding model)."""
