@@ -159,7 +159,7 @@ def gather(
         text = doc.text or ""
         rank = rank_of.get(pos, len(hits))
         hit_score = hits[rank].score if rank < len(hits) else 0.0
-        sent_terms = [set(terms(text[s:e])) for s, e in ref.sentences]
+        sent_terms = [snap.span_terms(ref.source, s, e) for s, e in ref.sentences]
         chunk_cov = cov(set().union(set(terms(doc.title or "")), *sent_terms))
         for j, (s, e) in enumerate(ref.sentences):
             sent = text[s:e]

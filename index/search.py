@@ -68,7 +68,10 @@ class Snapshot:
     pub_days: np.ndarray
     articles: list[str]  # source ids in the order of `article_bm25`
     article_bm25: BM25
-    _shingles: dict[int, set[tuple[str, ...]]] = field(default_factory=dict)
+    chunk_vectors: bool = True  # False when the store holds none (skip those queries)
+    sentence_vectors: bool = True
+    _shingles: dict[object, set[tuple[str, ...]]] = field(default_factory=dict)
+    _terms: dict[tuple[str, int, int], frozenset[str]] = field(default_factory=dict)
 
     def text(self, ref: ChunkRef) -> str:
         return (self.documents[ref.source].text or "")[ref.start : ref.end]
@@ -77,6 +80,20 @@ class Snapshot:
         if i not in self._shingles:
             self._shingles[i] = shingles(self.text(self.chunks[i]))
         return self._shingles[i]
+
+    def span_shingles(self, source: str, start: int, end: int) -> set[tuple[str, ...]]:
+        key = (source, start, end)
+        if key not in self._shingles:
+            self._shingles[key] = shingles((self.documents[source].text or "")[start:end])
+        return self._shingles[key]
+
+    def span_terms(self, source: str, start: int, end: int) -> frozenset[str]:
+        """Terms of a sentence, computed once per snapshot (answers reuse the same sentences)."""
+        key = (source, start, end)
+        got = self._terms.get(key)
+        if got is None:
+            got = self._terms[key] = frozenset(terms((self.documents[source].text or "")[start:end]))
+        return got
 
     def chunk_at(self, source: str, start: int) -> int | None:
         """The chunk that holds the sentence starting at `start`."""
@@ -118,6 +135,7 @@ def build_snapshot(store: Store) -> Snapshot:
     return Snapshot(
         version, docs, chunks, position, BM25(tokenized=chunk_terms), pub_days,
         articles, BM25(tokenized=article_terms),
+        chunk_vectors=store.count_chunks() > 0, sentence_vectors=store.count_sentences() > 0,
     )
 
 
@@ -189,7 +207,8 @@ class Searcher:
             return doc is not None and doc.generation == gen  # else: newer than our snapshot
 
         dense: list[tuple[int, float]] = []
-        for source, gen, i, sim in self.store.query_chunks(vec, k, max_day):
+        chunk_hits = self.store.query_chunks(vec, k, max_day) if snap.chunk_vectors else []
+        for source, gen, i, sim in chunk_hits:
             pos = snap.position.get((source, i))
             if current(source, gen) and pos is not None:
                 dense.append((pos, sim))
@@ -197,7 +216,8 @@ class Searcher:
         by_sentence: list[tuple[int, float]] = []
         voted: set[int] = set()
         sentence_vecs: dict[tuple[str, int], np.ndarray] = {}
-        for source, gen, start, end, sim, svec in self.store.query_sentences(vec, k, max_day):
+        sentence_hits = self.store.query_sentences(vec, k, max_day) if snap.sentence_vectors else []
+        for source, gen, start, end, sim, svec in sentence_hits:
             if not current(source, gen):
                 continue
             sentence_sims[(source, start)] = sim
@@ -287,10 +307,9 @@ def _key_sentence(
     snap: Snapshot, ref: ChunkRef, qterms: set[str], sims: dict[tuple[str, int], float]
 ) -> tuple[int, int] | None:
     """The chunk's sentence that best matches the query: by vector if it has one, else words."""
-    text = snap.documents[ref.source].text or ""
     best, best_score = None, -1.0
     for s, e in ref.sentences:
-        lexical = len(qterms & set(terms(text[s:e]))) / max(1, len(qterms))
+        lexical = len(qterms & snap.span_terms(ref.source, s, e)) / max(1, len(qterms))
         score = sims.get((ref.source, s), 0.0) + 0.5 * lexical
         if score > best_score:
             best, best_score = (s, e), score
@@ -311,8 +330,8 @@ def _same_passage(
     va, vb = vecs.get((src_a, a.key[0])), vecs.get((src_b, b.key[0]))
     if va is not None and vb is not None and float(va @ vb) >= SAME_MEANING:
         return True
-    ta, tb = snap.documents[src_a].text or "", snap.documents[src_b].text or ""
-    sa, sb = shingles(ta[a.key[0] : a.key[1]]), shingles(tb[b.key[0] : b.key[1]])
+    sa = snap.span_shingles(src_a, *a.key)
+    sb = snap.span_shingles(src_b, *b.key)
     return min(len(sa), len(sb)) >= 6 and overlap(sa, sb) >= DUPLICATE_OVERLAP
 
 

@@ -288,18 +288,18 @@ class Store:
         _, chunks, _ = self._collections()
         return int(self._call("counting chunks", chunks.count))
 
+    def count_sentences(self) -> int:
+        return int(self._call("counting sentences", self._sentence_collection().count))
+
     def query_chunks(
         self, vector: np.ndarray, k: int, max_day: int | None = None
     ) -> list[tuple[str, str, int, float]]:
         """Nearest chunk vectors as (source, generation, chunk index, cosine similarity)."""
         _, chunks, _ = self._collections()
-        n = self.count_chunks()
-        if n == 0:
-            return []
         where = {"pub_day": {"$lte": max_day}} if max_day is not None else None
         got = self._call(
             "searching", chunks.query, query_embeddings=[vector.tolist()],
-            n_results=min(k, n), where=where, include=["metadatas", "distances"],
+            n_results=k, where=where, include=["metadatas", "distances"],
         )
         out = []
         for meta, dist in zip(got["metadatas"][0], got["distances"][0]):
@@ -314,13 +314,10 @@ class Store:
     ) -> list[tuple[str, str, int, int, float, np.ndarray]]:
         """Nearest sentences as (source, generation, start, end, cosine similarity, vector)."""
         coll = self._sentence_collection()
-        n = int(self._call("counting sentences", coll.count))
-        if n == 0:
-            return []
         where = {"pub_day": {"$lte": max_day}} if max_day is not None else None
         got = self._call(
             "searching", coll.query, query_embeddings=[vector.tolist()],
-            n_results=min(k, n), where=where, include=["metadatas", "distances", "embeddings"],
+            n_results=k, where=where, include=["metadatas", "distances", "embeddings"],
         )
         return [(str(m["source"]), str(m["generation"]), int(m["start"]), int(m["end"]),
                  1.0 - float(d), np.asarray(v, dtype=np.float32))
@@ -348,13 +345,10 @@ class Store:
     ) -> list[tuple[str, str, float]]:
         """Nearest article (title + lead) vectors as (source, generation, similarity)."""
         docs, _, _ = self._collections()
-        n = int(self._call("counting documents", docs.count))
-        if n == 0:
-            return []
         where = {"pub_day": {"$lte": max_day}} if max_day is not None else None
         got = self._call(
             "searching", docs.query, query_embeddings=[vector.tolist()],
-            n_results=min(k, n), where=where, include=["metadatas", "distances"],
+            n_results=k, where=where, include=["metadatas", "distances"],
         )
         return [(rid, str(m["generation"]), 1.0 - float(d))
                 for rid, m, d in zip(got["ids"][0], got["metadatas"][0], got["distances"][0])
