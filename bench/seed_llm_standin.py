@@ -15,7 +15,6 @@ import argparse
 import json
 import logging
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # for standins.openai_api
 from index.chunking import sentence_spans  # noqa: E402
 from index.lexical import terms  # noqa: E402
 
-from bot.evaluation import _percentile, judge_seed, load_questions  # noqa: E402
+from bot.evaluation import judge_seed, load_questions, summarise_seed  # noqa: E402
 from bot.service import Newsbot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
@@ -91,26 +90,6 @@ class CheckerLog(logging.Handler):
                 self.totals[key] += int(n)
 
 
-def summarise(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
-    """The same figures `newsbot eval` prints for the seed format."""
-    answerable = [v for v in verdicts if v["type"] != "unanswerable"]
-    unanswerable = [v for v in verdicts if v["type"] == "unanswerable"]
-    n_cites = sum(v["citations"] for v in answerable)
-    lat = [v["ms"] for v in verdicts]
-    return {
-        "questions": len(verdicts),
-        "answered_well": sum(v["good"] for v in answerable),
-        "answerable": len(answerable),
-        "correctly_declined": sum(v["good"] for v in unanswerable),
-        "unanswerable": len(unanswerable),
-        "citation_precision": round(sum(v["citations_in_gold"] for v in answerable) / n_cites, 4)
-        if n_cites else None,
-        "quotes_verified": sum(v["quotes_verified"] for v in verdicts),
-        "latency_ms_p50": round(statistics.median(lat), 2) if lat else None,
-        "latency_ms_p95": round(_percentile(lat, 95), 2),
-    }
-
-
 def run(settings: Settings, rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     bot = Newsbot(settings)
     answerer = bot.answerer
@@ -124,7 +103,7 @@ def run(settings: Settings, rows: list[dict[str, Any]]) -> tuple[dict[str, Any],
         v["note"] = ans.note
         v["fabricated"] = any(f.split(" [")[0][:40] in ans.text for f in FABRICATED)
         verdicts.append(v)
-    summary = summarise(verdicts)
+    summary = summarise_seed(verdicts)
     summary["llm_answers"] = sum(v["mode"] == "llm" for v in verdicts)
     summary["fallbacks"] = sum(bool(v["note"]) for v in verdicts)
     summary["fabricated_claims_shown"] = sum(v["fabricated"] for v in verdicts)

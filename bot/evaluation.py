@@ -74,6 +74,26 @@ def judge_seed(q: dict[str, Any], ans: Answer, texts: dict[str, str]) -> dict[st
     }
 
 
+def summarise_seed(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The seed-format figures: answered well, declined, citation precision, latency."""
+    answerable = [v for v in verdicts if v["type"] != "unanswerable"]
+    unanswerable = [v for v in verdicts if v["type"] == "unanswerable"]
+    n_cites = sum(v["citations"] for v in answerable)
+    lat = [v["ms"] for v in verdicts]
+    return {
+        "questions": len(verdicts),
+        "answered_well": sum(v["good"] for v in answerable),
+        "answerable": len(answerable),
+        "correctly_declined": sum(v["good"] for v in unanswerable),
+        "unanswerable": len(unanswerable),
+        "citation_precision": round(sum(v["citations_in_gold"] for v in answerable) / n_cites, 4)
+        if n_cites else None,
+        "quotes_verified": sum(v["quotes_verified"] for v in verdicts),
+        "latency_ms_p50": round(statistics.median(lat), 2) if lat else None,
+        "latency_ms_p95": round(_percentile(lat, 95), 2),
+    }
+
+
 def eval_seed(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
     from bot.service import Newsbot
 
@@ -88,23 +108,7 @@ def eval_seed(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
         v = judge_seed(q, ans, texts)
         v["ms"] = round((time.perf_counter() - t0) * 1000, 2)
         verdicts.append(v)
-    answerable = [v for v in verdicts if v["type"] != "unanswerable"]
-    unanswerable = [v for v in verdicts if v["type"] == "unanswerable"]
-    n_cites = sum(v["citations"] for v in answerable)
-    lat = [v["ms"] for v in verdicts]
-    summary = {
-        "questions": len(verdicts),
-        "answered_well": sum(v["good"] for v in answerable),
-        "answerable": len(answerable),
-        "correctly_declined": sum(v["good"] for v in unanswerable),
-        "unanswerable": len(unanswerable),
-        "citation_precision": round(sum(v["citations_in_gold"] for v in answerable) / n_cites, 4)
-        if n_cites else None,
-        "quotes_verified": sum(v["quotes_verified"] for v in verdicts),
-        "latency_ms_p50": round(statistics.median(lat), 2) if lat else None,
-        "latency_ms_p95": round(_percentile(lat, 95), 2),
-    }
-    return {"format": "seed", "summary": summary, "questions": verdicts}
+    return {"format": "seed", "summary": summarise_seed(verdicts), "questions": verdicts}
 
 
 def run_eval(settings: Settings, path: Path, *, as_json: bool = False, limit: int | None = None) -> int:
