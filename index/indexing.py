@@ -2,50 +2,29 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from index.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_document
+from index.locking import writer_lock  # noqa: F401  (also imported from here)
 from index.reading import DEFAULT_MAX_BYTES, iter_sources
 from index.store import Store, _generation, embed_text_of
-from index.types import Document, IndexReport, SourceError, StoreError
+from index.types import Document, IndexReport, SourceError
 
 Progress = Callable[[int, int, str], None]
-LEAD_CHARS = 1200
-
-
-@contextmanager
-def writer_lock(path: Path | None, wait: bool = False) -> Iterator[None]:
-    """One indexing run at a time: a second one refuses instead of interleaving writes."""
-    if path is None:
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
-            raise StoreError(
-                f"another `newsbot index` (pid {holder}) is writing to this index; "
-                "wait for it to finish and run again"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
-    finally:
-        os.close(fd)
+# The article vector sees the headline and about two sentences: measured on the bench dev set,
+# 300 characters ranked articles better than 600 or 1,200, and cost a third of 1,200 to embed.
+LEAD_CHARS = 300
 
 
 def _lead(doc: Document) -> str:
-    return embed_text_of(doc.title, doc.text[:LEAD_CHARS])
+    cut = doc.text[:LEAD_CHARS]
+    if len(doc.text) > LEAD_CHARS and " " in cut:
+        cut = cut[: cut.rindex(" ")]  # don't end on half a word
+    return embed_text_of(doc.title, cut)
 
 
 def index_documents(
@@ -68,6 +47,7 @@ def index_documents(
     t0 = time.perf_counter()
     report = IndexReport()
     committed = store.documents()
+    interrupted = store.begin_write()  # a previous run was killed: finish its job too
     store.remove_orphans(committed)
     seen: set[str] = set()
     todo: list[Document] = []
@@ -121,12 +101,15 @@ def index_documents(
             if progress:
                 progress(done, total, doc.source)
         pending.clear()
+        store.commit_version()  # readers in other processes pick up this batch now
 
     queued = 0
     for doc in todo:
         chunks = chunk_document(doc, chunk_tokens)
         pending.append((doc, chunks))
         queued += 1 + (len(chunks) if dense_chunks is None else min(dense_chunks, len(chunks)))
+        if sentence_vectors:  # every text to embed counts, or one batch can hold thousands
+            queued += sum(len(c.sentences) for c in chunks)
         if queued >= batch_chunks:
             flush()
             queued = 0
@@ -136,8 +119,9 @@ def index_documents(
         for source in sorted(set(committed) - seen):
             store.remove_document(source)
             report.removed.append(source)
-    if report.changed:
+    if report.changed or interrupted:
         store.commit_version()
+    store.end_write()
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -161,7 +145,7 @@ def index_paths(
     with `--prune` it would otherwise look like every document had been deleted.
     """
     for root in paths:
-        if not root.exists():
+        if not root.exists() and not root.is_symlink():  # a link loop is reported when read
             raise SourceError(str(root), "does not exist")
         if root.is_dir() and not any(p.is_file() for p in root.rglob("*")):
             raise SourceError(str(root), "is an empty folder: no files to index")
