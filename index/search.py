@@ -70,6 +70,8 @@ class Snapshot:
     article_bm25: BM25
     chunk_vectors: bool = True  # False when the store holds none (skip those queries)
     sentence_vectors: bool = True
+    # (source, generation) -> (title terms, terms of each chunk): reused by the next snapshot
+    doc_terms: dict[tuple[str, str], tuple[list[str], list[list[str]]]] = field(default_factory=dict)
     _shingles: dict[object, set[tuple[str, ...]]] = field(default_factory=dict)
     _terms: dict[tuple[str, int, int], frozenset[str]] = field(default_factory=dict)
 
@@ -110,21 +112,35 @@ class Snapshot:
         return not self.documents
 
 
-def build_snapshot(store: Store) -> Snapshot:
+def build_snapshot(store: Store, previous: Snapshot | None = None) -> Snapshot:
+    """Load the committed documents; with a previous snapshot, only what changed is read
+    and tokenised again (a re-index of one article must not cost a reload of all)."""
     version = store.version()
-    docs = store.documents(with_text=True)
+    docs = store.documents()
+    old = previous.documents if previous else {}
+    changed = [s for s, d in docs.items()
+               if s not in old or old[s].generation != d.generation or old[s].text is None]
+    docs.update({s: old[s] for s in docs if s not in set(changed)})
+    docs.update(store.documents_by_id(changed))  # metadata and text of one version, together
+    cache = previous.doc_terms if previous else {}
+    doc_terms: dict[tuple[str, str], tuple[list[str], list[list[str]]]] = {}
     chunks: list[ChunkRef] = []
     chunk_terms: list[list[str]] = []
     articles: list[str] = []
     article_terms: list[list[str]] = []
     for source in sorted(docs):
         d = docs[source]
-        text = d.text or ""
-        title = terms(d.title or "")
+        key = (source, d.generation)
+        if key not in cache:
+            text = d.text or ""
+            cache_entry = (terms(d.title or ""), [terms(text[s:e]) for s, e, _ in d.chunks])
+        else:
+            cache_entry = cache[key]
+        doc_terms[key] = cache_entry
+        title, bodies = cache_entry
         whole: list[str] = list(title)
-        for i, (s, e, sents) in enumerate(d.chunks):
+        for i, ((s, e, sents), body) in enumerate(zip(d.chunks, bodies)):
             chunks.append(ChunkRef(source, i, s, e, sents, d.pub_day))
-            body = terms(text[s:e])
             # BM25 sees the headline with every chunk: a cheap form of field weighting.
             chunk_terms.append(title + body)
             whole.extend(body)
@@ -136,6 +152,7 @@ def build_snapshot(store: Store) -> Snapshot:
         version, docs, chunks, position, BM25(tokenized=chunk_terms), pub_days,
         articles, BM25(tokenized=article_terms),
         chunk_vectors=store.count_chunks() > 0, sentence_vectors=store.count_sentences() > 0,
+        doc_terms=doc_terms,
     )
 
 
@@ -184,7 +201,7 @@ class Searcher:
             if self._snap is None or force or now - self._checked >= self.check_every:
                 self._checked = now
                 if self._snap is None or force or self.store.version() != self._snap.version:
-                    self._snap = build_snapshot(self.store)
+                    self._snap = build_snapshot(self.store, self._snap)
             return self._snap
 
     def retrieve(

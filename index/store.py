@@ -276,6 +276,17 @@ class Store:
                 return out
             offset += _BATCH
 
+    def documents_by_id(self, sources: list[str]) -> dict[str, StoredDocument]:
+        """Full records (metadata and text, read together so they match) of some documents."""
+        docs, _, _ = self._collections()
+        out: dict[str, StoredDocument] = {}
+        for b in range(0, len(sources), _BATCH):
+            got = self._call("reading documents", docs.get, ids=sources[b : b + _BATCH],
+                             include=["metadatas", "documents"])
+            for rid, meta, text in zip(got["ids"], got["metadatas"], got["documents"]):
+                out[rid] = _from_record(rid, meta, text)
+        return out
+
     def document(self, source: str) -> StoredDocument | None:
         docs, _, _ = self._collections()
         got = self._call("reading a document", docs.get, ids=[source],

@@ -41,3 +41,25 @@ def test_articles_published_after_as_of_are_not_evidence(sample_bot: Newsbot) ->
     assert "004_2cb94cc94e0603c2.txt" not in {p.source for p in before}
     after = sample_bot.searcher.search("Asher McShane temporary respite", k=10, as_of=date(2025, 3, 14))
     assert "004_2cb94cc94e0603c2.txt" in {p.source for p in after}
+
+
+def test_a_reload_rereads_only_the_changed_article(samples, sample_index, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from conftest import make_settings
+
+    data = tmp_path / "data"
+    shutil.copytree(sample_index, data)
+    bot = Newsbot(make_settings(data))
+    before = bot.searcher.snapshot()
+    target = samples / "002_c73d6df7dc4c2e06.txt"
+    target.write_text(target.read_text() + "\n\nThe Zorbland envoy arrived late.")
+    bot.index([samples])
+    after = bot.searcher.snapshot()
+    assert after is not before
+    for source, doc in after.documents.items():
+        if source == target.name:
+            assert "Zorbland envoy" in (doc.text or "") and doc is not before.documents[source]
+        else:
+            assert doc is before.documents[source]  # reused, not read again
+    assert bot.searcher.search("Zorbland envoy", k=1)[0].source == target.name
