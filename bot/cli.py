@@ -113,7 +113,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from bot.render import report_text
     from bot.service import Newsbot
 
-    bot = Newsbot(_settings(args))
+    bot = Newsbot(_settings(args), lock="exclusive", purpose="newsbot index")
     bar: Any = None
 
     def progress(done: int, total: int, source: str) -> None:
@@ -148,7 +148,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.render import answer_text
     from bot.service import Newsbot
 
-    bot = Newsbot(_settings(args))
+    bot = Newsbot(_settings(args), lock="shared", purpose="newsbot ask")
     _check_not_empty(bot)
     answerer = bot.answerer
     today = date.today()
@@ -174,7 +174,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     from bot.service import Newsbot
 
     settings = _settings(args)
-    bot = Newsbot(settings)
+    bot = Newsbot(settings, lock="shared", purpose="newsbot search")
     _check_not_empty(bot)
     searcher = bot.searcher
     today = date.today()
@@ -210,7 +210,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from bot.render import sources_text
     from bot.service import Newsbot
 
-    docs = Newsbot(_settings(args)).sources()
+    docs = Newsbot(_settings(args), lock="shared", purpose="newsbot sources").sources()
     if args.json:
         for d in docs:
             _emit({"source": d.source, "title": d.title, "outlet": d.outlet,
@@ -224,27 +224,36 @@ def cmd_forget(args: argparse.Namespace) -> int:
     from bot.render import report_text
     from bot.service import Newsbot
 
-    report = Newsbot(_settings(args)).forget(args.sources)
+    report = Newsbot(_settings(args), lock="exclusive", purpose="newsbot forget").forget(args.sources)
     print(report_text(report))
     return 1 if report.failed and not report.removed else 0
 
 
 def cmd_repl(args: argparse.Namespace) -> int:
     from bot.repl import run_repl
+    from bot.service import process_lock
 
-    return run_repl(_settings(args))
+    settings = _settings(args)
+    with process_lock(settings, "exclusive", "newsbot repl"):  # embedded index: ours alone
+        return run_repl(settings)
 
 
 def cmd_telegram(args: argparse.Namespace) -> int:
+    from bot.service import process_lock
     from bot.telegram import run_bot
 
-    return run_bot(_settings(args))
+    settings = _settings(args)
+    with process_lock(settings, "exclusive", "newsbot telegram"):  # embedded index: ours alone
+        return run_bot(settings)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluation import run_eval
+    from bot.service import process_lock
 
-    return run_eval(_settings(args), args.file, as_json=args.json, limit=args.limit)
+    settings = _settings(args)
+    with process_lock(settings, "shared", "newsbot eval"):
+        return run_eval(settings, args.file, as_json=args.json, limit=args.limit)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

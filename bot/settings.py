@@ -56,6 +56,10 @@ class Settings(BaseSettings):
 
     chroma_host: str | None = Field(None, description="Use a Chroma server at this host instead of the embedded store.")
     chroma_port: int = Field(8000, description="Chroma server port.")
+    chroma_database: str | None = Field(
+        None, description="Chroma database on that server (created if missing; empty = the server's default) "
+        "so several indexes can share one server.",
+    )
     chroma_ssl: bool = Field(False, description="Use HTTPS to reach the Chroma server.")
     chroma_auth_header: str = Field("Authorization", description="Header that carries the Chroma token.")
     chroma_auth_token: SecretStr | None = Field(None, description="Chroma token (sent as 'Bearer <token>' in Authorization).")

@@ -115,13 +115,13 @@ class DataDirLock:
         self._fd: int | None = None
         self._held: LockMode | None = None
         self._counts = {"shared": 0, "exclusive": 0}
-        self._purposes: list[str] = []
+        self._purposes: list[tuple[LockMode, str]] = []  # who asked, in order
         self._mutex = threading.RLock()
         atexit.register(self._forget_record)  # a process that exits holds nothing
 
     @classmethod
     def of(cls, data_dir: Path) -> DataDirLock:
-        key = Path(os.path.abspath(data_dir))
+        key = Path(os.path.realpath(data_dir))  # one lock per folder, however it is named
         with cls._registry_lock:
             lock = cls._registry.get(key)
             if lock is None:
@@ -141,15 +141,17 @@ class DataDirLock:
             want: LockMode = "exclusive" if mode == "exclusive" or self._counts["exclusive"] else "shared"
             self._set(want, purpose or _command_line())
             self._counts[mode] += 1
-            self._purposes.append(purpose or _command_line())
+            self._purposes.append((mode, purpose or _command_line()))
 
     def release(self, mode: LockMode) -> None:
         with self._mutex:
             if self._counts[mode] <= 0:
                 return
             self._counts[mode] -= 1
-            if self._purposes:
-                self._purposes.pop()
+            for i in range(len(self._purposes) - 1, -1, -1):
+                if self._purposes[i][0] == mode:
+                    del self._purposes[i]
+                    break
             if self._counts["exclusive"]:
                 return
             if self._counts["shared"]:
@@ -197,7 +199,8 @@ class DataDirLock:
         assert self._fd is not None
         fcntl.flock(self._fd, fcntl.LOCK_SH)  # never blocks: we hold it exclusively
         self._held = "shared"
-        self._record("shared", self._purposes[-1] if self._purposes else _command_line())
+        shared = [p for m, p in self._purposes if m == "shared"]
+        self._record("shared", shared[-1] if shared else _command_line())
 
     def _unlock(self) -> None:
         self._forget_record()

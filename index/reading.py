@@ -51,6 +51,8 @@ def document_from_text(
 def _read_bytes(path: Path, source: str, max_bytes: int) -> str:
     try:
         size = path.stat().st_size
+        if not path.is_file():  # a pipe would block the run forever; a device is no article
+            raise SourceError(source, "is not a regular file (a pipe, socket or device)")
         if size > max_bytes:
             raise SourceError(
                 source, f"is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit per file"

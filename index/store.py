@@ -465,13 +465,29 @@ class Store:
         A run killed after committing some documents may not have bumped the version; the
         next run must then bump it even if it has nothing left to do, or readers that poll
         the version would never see those documents.
+
+        The mark names its host and pid, so a second writer on the same machine is refused
+        even when it uses another data folder (and so another lock file) with one server.
         """
         import os
+        import socket
+
+        from index.locking import _alive
 
         _, _, meta = self._collections()
-        got = self._call("reading the index state", meta.get, ids=["writing"])
+        got = self._call("reading the index state", meta.get, ids=["writing"],
+                         include=["metadatas"])
+        host = socket.gethostname()
+        if got["ids"]:
+            m = got["metadatas"][0] or {}
+            pid = int(m.get("pid") or 0)
+            if m.get("host") == host and pid != os.getpid() and _alive(pid):
+                raise StoreError(
+                    f"another `newsbot index` (pid {pid}) on this machine is writing to "
+                    f"{self.describe}; wait for it to finish and run again"
+                )
         self._call("marking a write", meta.upsert, ids=["writing"], embeddings=[[1.0]],
-                   metadatas=[{"pid": os.getpid(), "started": time.time()}])
+                   metadatas=[{"pid": os.getpid(), "host": host, "started": time.time()}])
         return bool(got["ids"])
 
     def end_write(self) -> None:
