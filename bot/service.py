@@ -212,6 +212,7 @@ class Newsbot:
                 chunk_tokens=self.settings.chunk_tokens, dense_chunks=self.settings.dense_chunks,
                 max_bytes=self.settings.max_bytes, progress=progress, lock_path=self.lock_path,
                 sentence_vectors=self.settings.sentence_vectors,
+                batch_texts=self.settings.index_batch,
             )
         self._refresh()
         return report

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     sentence_vectors: bool = Field(
         True, description="Embed every sentence too: better quotes, slower indexing of big corpora."
     )
+    index_batch: int = Field(
+        256, ge=1, le=4096,
+        description="Texts embedded and committed together while indexing (smaller: finer progress).",
+    )
     max_file_mb: float = Field(10.0, gt=0, description="Files larger than this are refused.")
 
     embedding: Literal["minilm", "openai"] = Field(

@@ -11,7 +11,7 @@ import numpy as np
 from index.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_document
 from index.locking import writer_lock  # noqa: F401  (also imported from here)
 from index.reading import DEFAULT_MAX_BYTES, iter_sources
-from index.store import Store, _generation, embed_text_of
+from index.store import Pending, Store, _generation, embed_text_of
 from index.types import Document, IndexReport, SourceError
 
 Progress = Callable[[int, int, str], None]
@@ -35,7 +35,7 @@ def index_documents(
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     dense_chunks: int | None = None,
     progress: Progress | None = None,
-    batch_chunks: int = 256,
+    batch_texts: int = 256,
     sentence_vectors: bool = True,
 ) -> IndexReport:
     """Write the given documents; unchanged ones cost nothing (no chunking, no embedding).
@@ -85,6 +85,7 @@ def index_documents(
                 texts.extend(doc.text[a:z] for c in chunks for a, z in c.sentences)
         vectors = store.encoder.embed(texts)
         pos = 0
+        batch: list[Pending] = []
         for doc, chunks in pending:
             limit = len(chunks) if dense_chunks is None else min(dense_chunks, len(chunks))
             lead = vectors[pos]
@@ -95,11 +96,14 @@ def index_documents(
                 n = sum(len(c.sentences) for c in chunks)
                 sv = vectors[pos : pos + n]
                 pos += n
-            report.chunks_written += store.write_document(doc, chunks, np.asarray(cv), lead, sv)
-            (report.updated if doc.source in committed else report.added).append(doc.source)
+            batch.append(Pending(doc, chunks, np.asarray(cv), lead, sv))
+        store.write_documents(batch, replaced=set(committed))
+        for p in batch:
+            report.chunks_written += len(p.chunks)
+            (report.updated if p.doc.source in committed else report.added).append(p.doc.source)
             done += 1
             if progress:
-                progress(done, total, doc.source)
+                progress(done, total, p.doc.source)
         pending.clear()
         store.commit_version()  # readers in other processes pick up this batch now
 
@@ -110,7 +114,7 @@ def index_documents(
         queued += 1 + (len(chunks) if dense_chunks is None else min(dense_chunks, len(chunks)))
         if sentence_vectors:  # every text to embed counts, or one batch can hold thousands
             queued += sum(len(c.sentences) for c in chunks)
-        if queued >= batch_chunks:
+        if queued >= batch_texts:
             flush()
             queued = 0
     flush()
@@ -138,6 +142,7 @@ def index_paths(
     progress: Progress | None = None,
     lock_path: Path | None = None,
     sentence_vectors: bool = True,
+    batch_texts: int = 256,
 ) -> IndexReport:
     """Index files, folders and JSON-lines files; see `index_documents`.
 
@@ -160,6 +165,7 @@ def index_paths(
         return index_documents(
             store, items, prune=prune, chunk_tokens=chunk_tokens,
             dense_chunks=dense_chunks, progress=progress, sentence_vectors=sentence_vectors,
+            batch_texts=batch_texts,
         )
 
 

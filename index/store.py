@@ -105,6 +105,35 @@ def _from_record(rid: str, meta: dict[str, Any], text: str | None) -> StoredDocu
     )
 
 
+@dataclass
+class Pending:
+    """A document ready to be written: its chunks and vectors (chunk vectors may cover only
+    the first chunks, see `dense_chunks`)."""
+
+    doc: Document
+    chunks: list[Chunk]
+    chunk_vectors: np.ndarray
+    lead_vector: np.ndarray
+    sentence_vectors: np.ndarray | None = None
+
+
+def _record(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
+    """The document record's metadata: what readers need besides the text and the vector."""
+    return {
+        "generation": _generation(doc),
+        "title": doc.title or "",
+        "outlet": doc.outlet or "",
+        "author": doc.author or "",
+        "published": doc.published or "",
+        "pub_day": day_number(doc.published),
+        "url": doc.url or "",
+        "n_chunks": len(chunks),
+        "chunks": json.dumps([[c.start, c.end, [list(s) for s in c.sentences]] for c in chunks],
+                             separators=(",", ":")),
+        "indexed_at": time.time(),
+    }
+
+
 def embed_text_of(title: str | None, text: str) -> str:
     """What the dense model sees: the headline carries much of an article's meaning."""
     return f"{title}\n{text}" if title else text
@@ -366,6 +395,51 @@ class Store:
                 if m]  # else removed while the search ran
 
     # ---- writing -------------------------------------------------------------------------
+    def write_documents(self, batch: Sequence[Pending], replaced: set[str] = frozenset()) -> None:
+        """Write a batch: all vectors, then all document records in one call, then drop the
+        vectors of the versions they replaced.
+
+        The one upsert of the records is the batch's commit point. A crash before it leaves
+        the previous versions in force (plus orphan vectors that `remove_orphans` deletes);
+        a crash after it leaves the new ones. Batching matters: Chroma spends ~35 ms per
+        call, which one call per article turned into most of an indexing run.
+        """
+        docs, coll, _ = self._collections()
+        rows: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
+        srows: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
+        for p in batch:
+            gen, key, day = _generation(p.doc), _doc_key(p.doc.source), day_number(p.doc.published)
+            for c, v in zip(p.chunks, p.chunk_vectors):
+                rows["ids"].append(f"{key}:{gen}:{c.index}")
+                rows["embeddings"].append(v.tolist())
+                rows["metadatas"].append({"source": p.doc.source, "generation": gen,
+                                          "i": c.index, "pub_day": day})
+            spans = [sp for c in p.chunks for sp in c.sentences]
+            for (a, z), v in zip(spans, p.sentence_vectors if p.sentence_vectors is not None else []):
+                srows["ids"].append(f"{key}:{gen}:s{a}")
+                srows["embeddings"].append(v.tolist())
+                srows["metadatas"].append({"source": p.doc.source, "generation": gen,
+                                           "start": a, "end": z, "pub_day": day})
+        for what, target, data in (("writing chunks", coll, rows),
+                                   ("writing sentences", self._sentences, srows)):
+            for b in range(0, len(data["ids"]), _BATCH):
+                self._call(what, target.upsert, **{k: v[b : b + _BATCH] for k, v in data.items()})
+        if not batch:
+            return
+        self._call(
+            "committing documents", docs.upsert,
+            ids=[p.doc.source for p in batch],
+            embeddings=[p.lead_vector.tolist() for p in batch],
+            documents=[p.doc.text for p in batch],
+            metadatas=[_record(p.doc, p.chunks) for p in batch],
+        )
+        old = sorted(replaced & {p.doc.source for p in batch})
+        if old:
+            stale = {"$and": [{"source": {"$in": old}},
+                              {"generation": {"$nin": [_generation(p.doc) for p in batch]}}]}
+            self._call("removing old chunks", coll.delete, where=stale)
+            self._call("removing old sentences", self._sentences.delete, where=stale)
+
     def write_document(
         self,
         doc: Document,
@@ -374,56 +448,9 @@ class Store:
         lead_vector: np.ndarray,
         sentence_vectors: np.ndarray | None = None,
     ) -> int:
-        """Write chunk vectors, then commit the document record, then drop its old chunks.
-
-        A crash before the commit leaves the previous version in force (plus orphan chunks
-        that `remove_orphans` deletes); a crash after it leaves the new one.
-        """
-        docs, coll, _ = self._collections()
-        gen = _generation(doc)
-        key = _doc_key(doc.source)
-        pub_day = day_number(doc.published)
-        ids = [f"{key}:{gen}:{c.index}" for c in chunks[: len(chunk_vectors)]]
-        for b in range(0, len(ids), _BATCH):
-            sl = slice(b, b + _BATCH)
-            self._call(
-                "writing chunks", coll.upsert,
-                ids=ids[sl],
-                embeddings=chunk_vectors[sl].tolist(),
-                metadatas=[{"source": doc.source, "generation": gen, "i": c.index,
-                            "pub_day": pub_day} for c in chunks[: len(ids)][sl]],
-            )
-        if sentence_vectors is not None and len(sentence_vectors):
-            spans = [sp for c in chunks for sp in c.sentences][: len(sentence_vectors)]
-            scoll = self._sentence_collection()
-            sids = [f"{key}:{gen}:s{a}" for a, _ in spans]
-            for b in range(0, len(sids), _BATCH):
-                sl = slice(b, b + _BATCH)
-                self._call(
-                    "writing sentences", scoll.upsert,
-                    ids=sids[sl],
-                    embeddings=sentence_vectors[sl].tolist(),
-                    metadatas=[{"source": doc.source, "generation": gen, "start": a, "end": z,
-                                "pub_day": pub_day} for a, z in spans[sl]],
-                )
-        meta = {
-            "generation": gen,
-            "title": doc.title or "",
-            "outlet": doc.outlet or "",
-            "author": doc.author or "",
-            "published": doc.published or "",
-            "pub_day": pub_day,
-            "url": doc.url or "",
-            "n_chunks": len(chunks),
-            "chunks": json.dumps([[c.start, c.end, [list(s) for s in c.sentences]]
-                                  for c in chunks], separators=(",", ":")),
-            "indexed_at": time.time(),
-        }
-        self._call("committing a document", docs.upsert, ids=[doc.source],
-                   embeddings=[lead_vector.tolist()], documents=[doc.text], metadatas=[meta])
-        stale = {"$and": [{"source": doc.source}, {"generation": {"$ne": gen}}]}
-        self._call("removing old chunks", coll.delete, where=stale)
-        self._call("removing old sentences", self._sentences.delete, where=stale)
+        """Write and commit one document (see `write_documents`)."""
+        self.write_documents([Pending(doc, list(chunks), chunk_vectors, lead_vector,
+                                      sentence_vectors)], replaced={doc.source})
         return len(chunks)
 
     def remove_document(self, source: str) -> None:

@@ -68,6 +68,7 @@ def make_corpus(root: Path, samples: list[Path], n: int = N_SYNTHETIC) -> list[s
 def cli_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
     env["NEWSBOT_DATA_DIR"] = str(settings.data_dir)
+    env["NEWSBOT_INDEX_BATCH"] = "16"  # commit every few articles, so kills land mid-run
     if settings.chroma_host:
         env["NEWSBOT_CHROMA_HOST"] = settings.chroma_host
         env["NEWSBOT_CHROMA_PORT"] = str(settings.chroma_port)
