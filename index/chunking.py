@@ -105,7 +105,8 @@ def chunk_document(doc: Document, chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> l
     if not spans:
         return []
     tok = load_wordpiece()
-    sizes = [len(e.ids) - 2 for e in tok.encode_batch([text[s:e] for s, e in spans])]
+    # attention_mask, not ids: the tokenizer pads a batch to its longest text
+    sizes = [sum(e.attention_mask) - 2 for e in tok.encode_batch([text[s:e] for s, e in spans])]
     groups: list[list[tuple[int, int]]] = [[]]
     used = 0
     for (s, e), n in zip(spans, sizes):

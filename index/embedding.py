@@ -83,7 +83,8 @@ class MiniLM:
     """all-MiniLM-L6-v2 via onnxruntime, mean-pooled and L2-normalised like the original.
 
     A plain class, not a llama-index `BaseEmbedding`: importing llama-index costs two seconds,
-    which a cold `newsbot ask` cannot afford. `as_llama_embedding` adapts it when needed.
+    which a cold `newsbot ask` cannot afford. `index.llama_embedding.EncoderEmbedding` wraps
+    it as one for llama-index code (it is imported only there).
     """
 
     model_id = MINILM_ID
@@ -152,33 +153,6 @@ class RemoteEncoder:
         arr = np.asarray(vectors, dtype=np.float32)
         self.dimension = arr.shape[1]
         return arr
-
-
-def as_llama_embedding(encoder: Encoder) -> Any:
-    """Adapt an encoder to llama-index's `BaseEmbedding` for code that wants one."""
-    from llama_index.core.base.embeddings.base import BaseEmbedding
-    from pydantic import PrivateAttr
-
-    class _Adapter(BaseEmbedding):
-        _enc: Any = PrivateAttr()
-
-        def __init__(self, enc: Encoder) -> None:
-            super().__init__(model_name=enc.model_id)
-            self._enc = enc
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return self._enc.embed([query])[0].tolist()
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return self._enc.embed([text])[0].tolist()
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return self._enc.embed(texts).tolist()
-
-    return _Adapter(encoder)
 
 
 def make_encoder(

@@ -534,10 +534,3 @@ class Store:
 def _short(exc: BaseException) -> str:
     s = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return s[:300]
-
-
-def chunk_texts(doc: StoredDocument) -> Iterable[tuple[int, int, int, str]]:
-    """(index, start, end, text) of a stored document's chunks."""
-    text = doc.text or ""
-    for i, (s, e, _) in enumerate(doc.chunks):
-        yield i, s, e, text[s:e]

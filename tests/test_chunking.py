@@ -30,3 +30,13 @@ def test_sentences_keep_quotations_whole() -> None:
     spans = [text[s:e] for s, e in sentence_spans(text)]
     assert spans[0] == "“It provides us with no advantages. It solely gives them time,” he said."
     assert spans[1] == "Mr. Putin spoke."  # "Mr." does not end a sentence
+
+
+def test_chunks_are_filled_not_cut_at_every_sentence() -> None:
+    """Sentence sizes must not be inflated by batch padding: chunks hold several sentences."""
+    from index.types import Document
+
+    text = "\n".join("Short sentence number %d is here." % i for i in range(40)) + "\n" + "word " * 120 + "."
+    chunks = chunk_document(Document("x.txt", text), 160)
+    assert len(chunks) <= 6
+    assert all(len(c.sentences) >= 5 for c in chunks[:-2])

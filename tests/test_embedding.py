@@ -41,3 +41,18 @@ def test_a_tampered_model_file_is_refused(tmp_path: pytest.TempPathFactory, monk
     monkeypatch.setattr(embedding, "_onnx_path", lambda: fake)
     with pytest.raises(StoreError, match="sha256"):
         MiniLM().embed(["x"])
+
+
+def test_wrapped_as_a_llama_index_embedding() -> None:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from index.llama_embedding import EncoderEmbedding
+
+    m = MiniLM()
+    emb = EncoderEmbedding(m, embed_batch_size=2)
+    assert isinstance(emb, BaseEmbedding) and emb.model_name == m.model_id
+    texts = ["Sudzha was retaken.", "Waltz spoke to Ushakov.", "A third text here."]
+    batch = np.array(emb.get_text_embedding_batch(texts))
+    assert np.allclose(batch, m.embed(texts), atol=1e-5)
+    q = np.array(emb.get_query_embedding("Who spoke to Ushakov?"))
+    assert int(np.argmax(batch @ q)) == 1
