@@ -43,7 +43,7 @@ def recency(age_days: int) -> float:
     return float(np.exp(-age_days / (RECENCY_DAYS / np.log(2))))
 
 
-KEYED = 10  # hits (times four) whose best sentence is located, for duplicate detection
+KEYED = 10  # hits (times two) whose best sentence is located, for duplicate detection
 
 
 @dataclass
@@ -262,7 +262,7 @@ class Searcher:
                     h.score += strength * recency(today - day)
         hits = sorted(fused.values(), key=lambda h: -h.score)
         qterms = set(terms(query))
-        for h in hits[: 4 * KEYED]:
+        for h in hits[: 2 * KEYED]:
             h.key = _key_sentence(snap, snap.chunks[h.chunk], qterms, sentence_sims)
         return Retrieval(snap, hits, sentence_sims, sentence_vecs, vec)
 
@@ -357,7 +357,7 @@ def collapse(
 ) -> list[Passage]:
     """Group passages that repeat the same words from different outlets."""
     groups: list[tuple[Hit, Passage]] = []
-    for hit in hits[: 4 * max(k, KEYED)]:
+    for hit in hits[: 2 * max(k, KEYED)]:
         p = to_passage(snap, hit)
         for lead_hit, lead in groups:
             if lead.source != p.source and _same_passage(snap, hit, lead_hit, vecs or {}):
