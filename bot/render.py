@@ -19,7 +19,7 @@ def answer_text(ans: Answer, width: int = 100) -> str:
     if ans.citations:
         parts.append("Sources:")
         for c in ans.citations:
-            head = f"[{c.n}] {c.label} ({c.source})"
+            head = f"[{c.n}] {c.label}" + (f" ({c.source})" if c.label != c.source else "")
             if c.url:
                 head += f" {c.url}"
             quote = textwrap.fill(
