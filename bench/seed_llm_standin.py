@@ -17,7 +17,6 @@ import logging
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # for standins.openai_api
 from index.chunking import sentence_spans  # noqa: E402
 from index.lexical import terms  # noqa: E402
 
-from bot.evaluation import judge_seed, load_questions, summarise_seed  # noqa: E402
+from bot.evaluation import answer_all, load_questions, summarise_seed  # noqa: E402
 from bot.service import Newsbot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
@@ -92,17 +91,12 @@ class CheckerLog(logging.Handler):
 
 def run(settings: Settings, rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     bot = Newsbot(settings)
-    answerer = bot.answerer
-    texts = {s: d.text or "" for s, d in bot.store.documents(with_text=True).items()}
-    verdicts = []
-    for q in rows:
-        t0 = time.perf_counter()
-        ans = answerer.answer(q["question"])
-        v = judge_seed(q, ans, texts)
-        v["ms"] = round((time.perf_counter() - t0) * 1000, 2)
+
+    def annotate(v: dict[str, Any], ans: Any) -> None:
         v["note"] = ans.note
         v["fabricated"] = any(f.split(" [")[0][:40] in ans.text for f in FABRICATED)
-        verdicts.append(v)
+
+    verdicts = answer_all(bot, rows, annotate)
     summary = summarise_seed(verdicts)
     summary["llm_answers"] = sum(v["mode"] == "llm" for v in verdicts)
     summary["fallbacks"] = sum(bool(v["note"]) for v in verdicts)

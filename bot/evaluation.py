@@ -11,7 +11,7 @@ import json
 import statistics
 import sys
 import time
-from datetime import date
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,20 +94,30 @@ def summarise_seed(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def eval_seed(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    from bot.service import Newsbot
-
-    bot = Newsbot(settings)
+def answer_all(
+    bot: Any, rows: list[dict[str, Any]], annotate: Callable[[dict[str, Any], Answer], None] | None = None
+) -> list[dict[str, Any]]:
+    """Answer every seed question with `bot` (a Newsbot) and judge it; `annotate` may add fields."""
     answerer = bot.answerer
     texts = {s: d.text or "" for s, d in bot.store.documents(with_text=True).items()}
-    answerer.answer("warm up", as_of=None)
     verdicts = []
     for q in rows:
         t0 = time.perf_counter()
         ans = answerer.answer(q["question"])
         v = judge_seed(q, ans, texts)
         v["ms"] = round((time.perf_counter() - t0) * 1000, 2)
+        if annotate:
+            annotate(v, ans)
         verdicts.append(v)
+    return verdicts
+
+
+def eval_seed(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    from bot.service import Newsbot
+
+    bot = Newsbot(settings)
+    bot.answerer.answer("warm up", as_of=None)
+    verdicts = answer_all(bot, rows)
     return {"format": "seed", "summary": summarise_seed(verdicts), "questions": verdicts}
 
 

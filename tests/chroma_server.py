@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import os
 import signal
 import socket
@@ -10,6 +13,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 CHROMA = Path(sys.executable).parent / "chroma"
 HOST = "127.0.0.1"
@@ -84,3 +89,17 @@ class ChromaServer:
     def restart(self) -> ChromaServer:
         self.stop()
         return self.start()
+
+
+@contextmanager
+def serving(path: Path) -> Iterator[ChromaServer]:
+    """A started server for a fixture; a missing `chroma` fails the test, never skips it."""
+    server = ChromaServer(path)
+    try:
+        server.start()
+    except FileNotFoundError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()

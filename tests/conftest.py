@@ -19,7 +19,7 @@ import pytest
 
 from bot.service import Newsbot
 from bot.settings import Settings
-from chroma_server import ChromaServer
+from chroma_server import ChromaServer, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_articles"
@@ -96,13 +96,8 @@ def make_settings(data_dir: Path, **kw: object) -> Settings:
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
     """A real `chroma run` on a free port for the whole session; tests must not stop it."""
-    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "db")
-    try:
-        server.start()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    yield server
-    server.stop()
+    with serving(tmp_path_factory.mktemp("chroma-server") / "db") as server:
+        yield server
 
 
 def server_settings(

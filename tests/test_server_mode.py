@@ -17,7 +17,7 @@ from bot.settings import Settings
 from index.store import CHUNKS
 from index.types import StoreError
 
-from chroma_server import ChromaServer
+from chroma_server import ChromaServer, serving
 from conftest import ROOT, SAMPLES, make_settings, server_settings
 
 QUESTION = "What did Yuri Ushakov say the ceasefire would give Ukraine?"
@@ -38,13 +38,8 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[ChromaServer]:
     """A server of this test's own, which the test may stop and start again."""
-    server = ChromaServer(tmp_path / "chroma")
-    try:
-        server.start()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    yield server
-    server.stop()
+    with serving(tmp_path / "chroma") as server:
+        yield server
 
 
 @pytest.mark.parametrize("store_kind", ["server"], indirect=True)
