@@ -286,8 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         from pydantic import ValidationError
 
         if isinstance(exc, ValidationError):
-            print(f"newsbot: invalid setting: {exc.errors()[0].get('loc')}: "
-                  f"{exc.errors()[0].get('msg')}", file=sys.stderr)
+            err = exc.errors()[0]
+            name = "NEWSBOT_" + str((err.get("loc") or ("?",))[0]).upper()
+            print(f"newsbot: invalid setting {name}: {err.get('msg')}", file=sys.stderr)
             return 2
         raise
 

@@ -114,3 +114,13 @@ def test_index_reports_and_skips_unchanged(tmp_path: Path) -> None:
     assert rep["unchanged"] == ["one.md"] and rep["chunks_written"] == 0
     out = run(data, "ask", "When did the Zorbland lighthouse reopen?", "--json")
     assert "Monday" in json.loads(out.stdout)["answer"]
+
+
+def test_an_invalid_setting_is_one_line(tmp_path: Path) -> None:
+    env_out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--data-dir", str(tmp_path), "sources"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}, "NEWSBOT_TOP_K": "0"},
+    )
+    assert env_out.returncode == 2
+    assert "invalid setting NEWSBOT_TOP_K" in env_out.stderr and "Traceback" not in env_out.stderr
