@@ -68,7 +68,7 @@ def open_store(settings: Settings) -> Store:
         return Store.open_remote(
             settings.chroma_host, settings.chroma_port, encoder,
             ssl=settings.chroma_ssl, headers=chroma_headers(settings),
-            database=settings.chroma_database,
+            database=settings.chroma_database, timeout=settings.chroma_timeout,
         )
     return Store.open_local(settings.data_dir, encoder)
 

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         None, description="Chroma database on that server (created if missing; empty = the server's default) "
         "so several indexes can share one server.",
     )
+    chroma_timeout: float = Field(
+        30.0, gt=0, description="Seconds before a Chroma server that does not answer is an error."
+    )
     chroma_ssl: bool = Field(False, description="Use HTTPS to reach the Chroma server.")
     chroma_auth_header: str = Field("Authorization", description="Header that carries the Chroma token.")
     chroma_auth_token: SecretStr | None = Field(None, description="Chroma token (sent as 'Bearer <token>' in Authorization).")

@@ -176,15 +176,26 @@ class Store:
         ssl: bool = False,
         headers: dict[str, str] | None = None,
         database: str | None = None,
+        timeout: float = 30.0,
     ) -> Store:
-        """A Chroma server; `database` (created when missing) keeps several indexes apart."""
+        """A Chroma server; `database` (created when missing) keeps several indexes apart.
+
+        Chroma's client waits forever on a server that accepts but does not answer; a hung
+        server must be an error after `timeout` seconds, like a dead one.
+        """
         import chromadb
+        import httpx
         from chromadb.config import Settings
         from chromadb.errors import NotFoundError
 
         where = f"the Chroma server at {host}:{port}"
         if database:
             where += f" (database {database!r})"
+        url = f"{'https' if ssl else 'http'}://{host}:{port}/api/v2/heartbeat"
+        try:
+            httpx.get(url, headers=headers or {}, timeout=timeout).raise_for_status()
+        except Exception as exc:
+            raise StoreError(f"cannot reach {where}: {_short(exc) or type(exc).__name__}") from exc
         kw: dict[str, Any] = {"host": host, "port": port, "ssl": ssl, "headers": headers or {}}
         if database:
             kw["database"] = database
@@ -204,6 +215,9 @@ class Store:
                 except Exception:  # created meanwhile by another process: use it
                     pass
                 client = chromadb.HttpClient(**kw, settings=Settings(anonymized_telemetry=False))
+            session = getattr(getattr(client, "_server", None), "_session", None)
+            if session is not None:
+                session.timeout = httpx.Timeout(timeout)
             client.heartbeat()
         except Exception as exc:
             raise StoreError(f"cannot reach {where}: {_short(exc)}") from exc

@@ -186,3 +186,43 @@ def test_two_writers_on_one_server_are_refused(chroma_server: ChromaServer, tmp_
     finally:
         first.proc.send_signal(signal.SIGKILL)
         first.finish()
+
+
+def test_a_server_that_never_answers_is_an_error_not_a_hang() -> None:
+    """A process that accepts connections and then says nothing (a hung Chroma)."""
+    import socket
+    import threading
+    import time
+
+    from index.embedding import MiniLM
+    from index.store import Store
+    from index.types import StoreError
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
+            Store.open_remote("127.0.0.1", port, MiniLM(), timeout=1.0)
+        assert time.monotonic() - t0 < 5
+    finally:
+        stop.set()
+        t.join(2)
+        for c in held:
+            c.close()
+        listener.close()
