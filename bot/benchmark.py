@@ -62,6 +62,7 @@ def eval_bench(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]
     for label in sorted({v["label_type"] for v in per_q if v["label_type"]}):
         sub = [v for v in per_q if v["label_type"] == label]
         summary[f"strict_{label}"] = _metrics([v["strict_rank"] for v in sub])
+        summary[f"lenient_{label}"] = _metrics([v["lenient_rank"] for v in sub])
     summary["latency_ms_p50"] = round(statistics.median(lat), 2) if lat else None
     summary["latency_ms_p95"] = round(_percentile(lat, 95), 2)
     return {"format": "bench", "summary": summary, "questions": per_q}

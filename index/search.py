@@ -29,7 +29,7 @@ RECENT = re.compile(
 # one ranking, for an article published on the as-of day); "this week" questions lean harder.
 RECENCY_WEAK = 1.0 / (RRF_K + 1)
 RECENCY_STRONG = 1.5 / (RRF_K + 1)
-RECENCY_DAYS = 7.0  # half-life: the weekly news cycle
+RECENCY_DAYS = 7.0  # the weekly news cycle: the past week counts as "now", then it halves weekly
 
 
 def recency_prior(query: str) -> float:
@@ -37,10 +37,15 @@ def recency_prior(query: str) -> float:
 
 
 def recency(age_days: int) -> float:
-    """1 for today, halving about every RECENCY_DAYS; 0 for the future (not evidence)."""
+    """1 for the past week, then halving every week; 0 for the future (not evidence).
+
+    Flat within the week on purpose: between two articles from this week, relevance decides,
+    not which of them is a day younger (measured: a prior that decays from day 0 ranked a
+    day-newer off-topic article first).
+    """
     if age_days < 0:
         return 0.0
-    return float(np.exp(-age_days / (RECENCY_DAYS / np.log(2))))
+    return float(np.exp(-max(0, age_days - RECENCY_DAYS) * np.log(2) / RECENCY_DAYS))
 
 
 KEYED = 10  # hits (times two) whose best sentence is located, for duplicate detection

@@ -36,9 +36,9 @@ def dated(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
     return bot
 
 
-def test_recency_prior_halves_weekly() -> None:
-    assert recency(0) == 1.0 and recency(-1) == 0.0
-    assert 0.45 < recency(7) < 0.55 and recency(70) < 0.01
+def test_recency_prior_is_flat_for_a_week_then_halves_weekly() -> None:
+    assert recency(0) == recency(7) == 1.0 and recency(-1) == 0.0
+    assert abs(recency(14) - 0.5) < 1e-9 and recency(77) < 0.001
 
 
 def test_articles_after_as_of_are_not_evidence(dated: Newsbot) -> None:
