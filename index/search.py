@@ -36,6 +36,13 @@ def recency_prior(query: str) -> float:
     return RECENCY_STRONG if RECENT.search(query) else RECENCY_WEAK
 
 
+def recency_bonus(query: str, as_of: date | None, day: int) -> float:
+    """What the recency prior adds for an article published on `day` (-1: unknown date)."""
+    if as_of is None or day < 0:
+        return 0.0
+    return recency_prior(query) * recency(day_number(as_of.isoformat()) - day)
+
+
 def recency(age_days: int) -> float:
     """1 for the past week, then halving every week; 0 for the future (not evidence).
 
@@ -73,6 +80,7 @@ class Snapshot:
     pub_days: np.ndarray
     articles: list[str]  # source ids in the order of `article_bm25`
     article_bm25: BM25
+    article_days: np.ndarray  # publication day of each of `articles` (-1: unknown)
     chunk_vectors: bool = True  # False when the store holds none (skip those queries)
     sentence_vectors: bool = True
     # (source, generation) -> (title terms, terms of each chunk): reused by the next snapshot
@@ -156,6 +164,7 @@ def build_snapshot(store: Store, previous: Snapshot | None = None) -> Snapshot:
     return Snapshot(
         version, docs, chunks, position, BM25(tokenized=chunk_terms), pub_days,
         articles, BM25(tokenized=article_terms),
+        np.array([docs[a].pub_day for a in articles], dtype=np.int64),
         chunk_vectors=store.count_chunks() > 0, sentence_vectors=store.count_sentences() > 0,
         doc_terms=doc_terms,
     )
@@ -248,9 +257,7 @@ class Searcher:
             if pos is not None and pos not in voted:
                 voted.add(pos)
                 by_sentence.append((pos, sim))
-        mask = None
-        if max_day is not None:
-            mask = (snap.pub_days <= max_day).astype(np.float32)
+        mask = None if max_day is None else (snap.pub_days <= max_day).astype(np.float32)
         sparse = snap.bm25.search(query, k, mask)
         fused: dict[int, Hit] = {}
         for ranked, attr in ((dense, "dense"), (by_sentence, "sentence"), (sparse, "bm25")):
@@ -258,13 +265,8 @@ class Searcher:
                 h = fused.setdefault(pos, Hit(pos, 0.0))
                 h.score += 1.0 / (RRF_K + rank + 1)
                 setattr(h, attr, value)
-        if as_of is not None:
-            strength = recency_prior(query)
-            today = day_number(as_of.isoformat())
-            for h in fused.values():
-                day = snap.chunks[h.chunk].pub_day
-                if day >= 0:
-                    h.score += strength * recency(today - day)
+        for h in fused.values():
+            h.score += recency_bonus(query, as_of, snap.chunks[h.chunk].pub_day)
         hits = sorted(fused.values(), key=lambda h: -h.score)
         qterms = set(terms(query))
         for h in hits[: 2 * KEYED]:
@@ -290,10 +292,7 @@ class Searcher:
         if snap.empty or not query.strip():
             return []
         max_day = day_number(as_of.isoformat()) if as_of else None
-        mask = None
-        if max_day is not None:
-            days = np.array([snap.documents[a].pub_day for a in snap.articles])
-            mask = (days <= max_day).astype(np.float32)
+        mask = None if max_day is None else (snap.article_days <= max_day).astype(np.float32)
         whole = [snap.articles[i] for i, _ in snap.article_bm25.search(query, self.candidates, mask)]
         vec = self.store.encoder.embed([query])[0]
         leads = [src for src, gen, _ in self.store.query_documents(vec, self.candidates, max_day)
@@ -302,14 +301,10 @@ class Searcher:
         for ranked in (whole, leads):
             for rank, src in enumerate(ranked):
                 scores[src] = scores.get(src, 0.0) + 1.0 / (RRF_K + rank + 1)
-        if as_of is not None:
-            prior = recency_prior(query)
-            today = day_number(as_of.isoformat())
-            for src in scores:
-                day = snap.documents[src].pub_day
-                if day >= 0:
-                    scores[src] += prior * recency(today - day)
+        for src in scores:
+            scores[src] += recency_bonus(query, as_of, snap.documents[src].pub_day)
         return sorted(scores.items(), key=lambda x: -x[1])[:k]
+
 
 def to_passage(snap: Snapshot, hit: Hit) -> Passage:
     ref = snap.chunks[hit.chunk]
