@@ -263,8 +263,9 @@ class Searcher:
         for ranked, attr in ((dense, "dense"), (by_sentence, "sentence"), (sparse, "bm25")):
             for rank, (pos, value) in enumerate(ranked):
                 h = fused.setdefault(pos, Hit(pos, 0.0))
-                h.score += 1.0 / (RRF_K + rank + 1)
-                setattr(h, attr, value)
+                if getattr(h, attr) is None:  # a list votes once per chunk, at its best rank
+                    h.score += 1.0 / (RRF_K + rank + 1)
+                    setattr(h, attr, value)
         for h in fused.values():
             h.score += recency_bonus(query, as_of, snap.chunks[h.chunk].pub_day)
         hits = sorted(fused.values(), key=lambda h: -h.score)
@@ -315,7 +316,6 @@ def to_passage(snap: Snapshot, hit: Hit) -> Passage:
         start=ref.start,
         end=ref.end,
         score=hit.score,
-        node_id=f"{ref.source}#{ref.index}",
         **doc.meta(),
     )
 

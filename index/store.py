@@ -454,19 +454,6 @@ class Store:
             self._call("removing old chunks", coll.delete, where=stale)
             self._call("removing old sentences", self._sentences.delete, where=stale)
 
-    def write_document(
-        self,
-        doc: Document,
-        chunks: Sequence[Chunk],
-        chunk_vectors: np.ndarray,
-        lead_vector: np.ndarray,
-        sentence_vectors: np.ndarray | None = None,
-    ) -> int:
-        """Write and commit one document (see `write_documents`)."""
-        self.write_documents([Pending(doc, list(chunks), chunk_vectors, lead_vector,
-                                      sentence_vectors)], replaced={doc.source})
-        return len(chunks)
-
     def remove_document(self, source: str) -> None:
         """Uncommit the record first, so a crash between the two leaves only orphans."""
         docs, coll, _ = self._collections()

@@ -7,7 +7,7 @@ the character offsets that let anyone check a quote against its source.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 
 
@@ -49,11 +49,6 @@ class Document:
             h.update(b"\x00")
         return h.hexdigest()
 
-    def meta(self) -> dict[str, str | None]:
-        d = asdict(self)
-        d.pop("text")
-        return d
-
 
 @dataclass
 class Passage:
@@ -69,7 +64,6 @@ class Passage:
     author: str | None = None
     published: str | None = None
     url: str | None = None
-    node_id: str = ""
     also: list[Passage] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
@@ -96,7 +90,6 @@ class IndexReport:
     removed: list[str] = field(default_factory=list)
     failed: list[SourceError] = field(default_factory=list)
     chunks_written: int = 0
-    chunks_deleted: int = 0
     seconds: float = 0.0
 
     @property
@@ -121,7 +114,6 @@ class IndexReport:
             "removed": self.removed,
             "failed": [{"source": e.source, "reason": e.reason} for e in self.failed],
             "chunks_written": self.chunks_written,
-            "chunks_deleted": self.chunks_deleted,
             "seconds": round(self.seconds, 3),
         }
 

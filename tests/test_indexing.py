@@ -102,10 +102,14 @@ def test_bad_paths_leave_the_index_untouched(indexed: Newsbot, tmp_path: Path) -
 
 def test_orphans_from_a_crash_are_invisible_and_then_removed(indexed: Newsbot, samples: Path) -> None:
     """Chunks written for a version that was never committed must not be served."""
+    question = "Who is the Zorbland lighthouse keeper?"
     coll = indexed.store.client.get_collection(CHUNKS)
-    coll.upsert(ids=["orphan:deadbeef:0"], embeddings=[[0.1] * 384],
+    # The orphan is the perfect match for the question: if it were served, chunk 0 of 002
+    # would come back with a similarity of 1.0.
+    coll.upsert(ids=["orphan:deadbeef:0"], embeddings=[indexed.store.encoder.embed([question])[0].tolist()],
                 metadatas=[{"source": "002_c73d6df7dc4c2e06.txt", "generation": "deadbeef", "i": 0, "pub_day": -1}])
-    assert all(p.node_id for p in indexed.searcher.search("ceasefire", k=10))
+    hits = indexed.searcher.retrieve(question).hits
+    assert all(h.dense is None or h.dense < 0.9 for h in hits)
     indexed.index([samples])
     assert not coll.get(ids=["orphan:deadbeef:0"])["ids"]
 
