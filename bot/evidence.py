@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 import numpy as np
@@ -75,10 +76,16 @@ class Evidence:
     question: str
     snapshot: Snapshot
     hits: list[Hit]
-    passages: list[Passage]
+    top_k: int = 6
     sentences: list[Sentence] = field(default_factory=list)
     answerable: bool = False
-    vectors: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
+    vectors: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # sentence vectors
+
+    @cached_property
+    def passages(self) -> list[Passage]:
+        """The top passages, duplicates collapsed: what an LLM is shown (extractive answers
+        never need them, so they are only built when asked for)."""
+        return collapse(self.snapshot, self.hits, self.top_k, self.vectors)
 
     def same(self, a: Sentence, b: Sentence) -> bool:
         """Do two sentences state the same thing (nearly the same words, or meaning)?"""
@@ -131,7 +138,7 @@ def gather(
     query = retrieval_query or question
     r = searcher.retrieve(query, as_of)
     snap, hits = r.snapshot, r.hits
-    ev = Evidence(question, snap, hits, collapse(snap, hits, top_k, r.sentence_vecs))
+    ev = Evidence(question, snap, hits, top_k, vectors=dict(r.sentence_vecs))
     weights = {t: snap.bm25.idf(t) for t in set(terms(query))}
     asked = set(weights)
     author_q = bool(_AUTHOR_Q.search(question))
@@ -185,7 +192,6 @@ def gather(
     relevant = best_window >= MIN_COVERAGE or best_dense >= MIN_DENSE
     ev.answerable = bool(ev.sentences) and relevant and not unknown_names(snap, query)
     if ev.answerable:
-        ev.vectors = dict(r.sentence_vecs)
         missing = [s for s in ev.sentences[:60] if (s.source, s.start) not in ev.vectors]
         ev.vectors.update(searcher.store.sentence_vectors(
             (s.source, snap.documents[s.source].generation, s.start) for s in missing
