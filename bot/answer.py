@@ -81,6 +81,4 @@ class Answer:
             out["standalone_question"] = self.standalone_question
         return out
 
-
-class QuestionError(ValueError):
-    """A question we will not process (empty, too long); the message is for the user."""
+from bot.errors import QuestionError  # noqa: E402,F401  TEMPORARY: bot/telegram still imports it here

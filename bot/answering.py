@@ -10,7 +10,8 @@ from typing import Protocol
 
 from index.search import Searcher
 
-from bot.answer import REFUSAL, Answer, Citation, QuestionError
+from bot.answer import REFUSAL, Answer, Citation
+from bot.errors import QuestionError
 from bot.evidence import Evidence, gather
 from bot.extractive import extractive_answer
 from bot.memory import Conversation

@@ -12,7 +12,7 @@ from typing import Any
 
 from index.types import KnowledgeBaseError, StoreError
 
-from bot.answer import QuestionError
+from bot.errors import QuestionError
 
 EXAMPLE = "What did Yuri Ushakov say the ceasefire would give Ukraine?"
 

@@ -31,6 +31,7 @@ from index.lexical import overlap, shingles, terms
 from index.types import Passage
 
 from bot.answer import Citation
+from bot.errors import PromptError
 from bot.answering import LLMFailure
 from bot.evidence import Evidence
 from bot.extractive import CitationBook
@@ -73,10 +74,6 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 # --- prompts -------------------------------------------------------------------------------
-
-
-class PromptError(ValueError):
-    """A prompt template that cannot be used; raised at start-up, naming file and variable."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from index.types import KnowledgeBaseError
 
-from bot.answer import QuestionError
+from bot.errors import QuestionError
 from bot.memory import Conversation
 from bot.render import answer_text, sources_text
 from bot.settings import Settings

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from index.types import StoreError
+from index.errors import StoreError
 
 MINILM_ID = "all-MiniLM-L6-v2-int8"
 MINILM_DIM = 384

@@ -12,7 +12,8 @@ from index.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_document
 from index.locking import writer_lock  # noqa: F401  (also imported from here)
 from index.reading import DEFAULT_MAX_BYTES, iter_sources
 from index.store import Pending, Store, _generation, embed_text_of
-from index.types import Document, IndexReport, SourceError
+from index.errors import SourceError
+from index.types import Document, IndexReport
 
 Progress = Callable[[int, int, str], None]
 # The article vector sees the headline and about two sentences: measured on the bench dev set,

@@ -29,19 +29,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from index.types import StoreError
+from index.errors import IndexLockedError, StoreError
 
 LockMode = Literal["shared", "exclusive"]
 LOCK_NAME = "newsbot.lock"
 HOLDERS_DIR = "newsbot.lock.d"
-
-
-class IndexLockedError(StoreError):
-    """Another process holds the index; the message names it and says what to do."""
-
-    def __init__(self, message: str, holders: list[dict[str, object]]) -> None:
-        super().__init__(message)
-        self.holders = holders
 
 
 def _command_line() -> str:

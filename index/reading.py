@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from index.cleaning import clean_article, html_to_text, split_front_matter
-from index.types import Document, SourceError, parse_iso_date
+from index.errors import SourceError
+from index.types import Document, parse_iso_date
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}

@@ -26,7 +26,8 @@ import numpy as np
 
 from index.chunking import Chunk
 from index.embedding import Encoder
-from index.types import Document, StoreError
+from index.errors import StoreError
+from index.types import Document
 
 DOCS = "newsbot_documents"
 CHUNKS = "newsbot_chunks"

@@ -10,22 +10,9 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
+from index.errors import NewsbotError, SourceError, StoreError
 
-class KnowledgeBaseError(Exception):
-    """Base class for knowledge-base errors whose message is meant for a person."""
-
-
-class SourceError(KnowledgeBaseError):
-    """A source that cannot be read or holds no usable text; the message names it."""
-
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"{source}: {reason}")
-        self.source = source
-        self.reason = reason
-
-
-class StoreError(KnowledgeBaseError):
-    """The vector store cannot be opened or used (wrong model, server down, locked)."""
+KnowledgeBaseError = NewsbotError  # TEMPORARY alias while bot/telegram moves; removed below
 
 
 @dataclass(frozen=True)

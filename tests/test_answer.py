@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from bot.answer import REFUSAL, QuestionError
+from bot.answer import REFUSAL
+from bot.errors import QuestionError
 from bot.memory import Conversation
 from bot.service import Newsbot
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import QuestionError
+from bot.errors import QuestionError
 from bot.service import Newsbot
 from index.store import CHUNKS, SENTENCES
 

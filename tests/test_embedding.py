@@ -7,7 +7,7 @@ import pytest
 
 from index import embedding
 from index.embedding import MINILM_DIM, MiniLM, load_wordpiece
-from index.types import StoreError
+from index.errors import StoreError
 
 
 def test_vectors_are_normalised_and_meaningful() -> None:

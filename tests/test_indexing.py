@@ -9,7 +9,7 @@ import pytest
 
 from bot.service import Newsbot
 from index.store import CHUNKS, SENTENCES
-from index.types import SourceError, StoreError
+from index.errors import SourceError, StoreError
 
 from conftest import make_settings
 

@@ -25,7 +25,8 @@ from standins.openai_api import FakeOpenAIServer
 from bot.answer import REFUSAL, Answer
 from bot.evidence import gather
 from bot.answering import LLMFailure
-from bot.llm import LLMWriter, PromptError, check_answer, neutralise
+from bot.errors import NewsbotError, PromptError
+from bot.llm import LLMWriter, check_answer, neutralise
 from bot.memory import Conversation
 from bot.service import Newsbot
 from index.chunking import sentence_spans
@@ -462,7 +463,7 @@ def test_bad_prompt_fails_at_start(
                              llm_model="m", prompts_dir=prompts)
     with pytest.raises(PromptError) as info:
         LLMWriter.from_settings(settings)
-    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, NewsbotError)  # printed on one line by the CLI
     assert file in str(info.value) and words in str(info.value)
 
 

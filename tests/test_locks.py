@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from bot.service import Newsbot
-from index.locking import HOLDERS_DIR, DataDirLock, IndexLockedError, writer_lock
-from index.types import StoreError
+from index.errors import IndexLockedError
+from index.locking import HOLDERS_DIR, DataDirLock, writer_lock
+from index.errors import StoreError
 
 from conftest import ROOT, make_settings
 from test_crash import IndexRun, make_corpus

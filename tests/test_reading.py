@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from index.reading import iter_sources
-from index.types import Document, SourceError
+from index.errors import SourceError
+from index.types import Document
 
 
 def _errors(items: list) -> dict[str, str]:

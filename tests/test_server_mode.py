@@ -15,7 +15,7 @@ import pytest
 from bot.service import Newsbot, chroma_headers
 from bot.settings import Settings
 from index.store import CHUNKS
-from index.types import StoreError
+from index.errors import StoreError
 
 from chroma_server import ChromaServer, serving
 from conftest import ROOT, SAMPLES, make_settings, server_settings
@@ -196,7 +196,7 @@ def test_a_server_that_never_answers_is_an_error_not_a_hang() -> None:
 
     from index.embedding import MiniLM
     from index.store import Store
-    from index.types import StoreError
+    from index.errors import StoreError
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
