@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from index.embedding import Encoder, make_encoder
-from index.indexing import Progress, forget, index_paths
-from index.locking import DataDirLock, LockMode, data_dir_lock
+from index.errors import SourceError
+from index.indexing import Progress, forget, index_documents, index_paths
+from index.locking import DataDirLock, LockMode, data_dir_lock, writer_lock
 from index.search import Searcher
 from index.store import Store, StoredDocument
-from index.types import IndexReport
+from index.types import Document, IndexReport
 
 from bot.answering import Answerer, Writer
 from bot.settings import Settings
@@ -212,6 +213,17 @@ class Newsbot:
                 chunk_tokens=self.settings.chunk_tokens, dense_chunks=self.settings.dense_chunks,
                 max_bytes=self.settings.max_bytes, progress=progress, lock_path=self.lock_path,
                 sentence_vectors=self.settings.sentence_vectors,
+                batch_texts=self.settings.index_batch,
+            )
+        self._refresh()
+        return report
+
+    def index_documents(self, items: list[Document | SourceError]) -> IndexReport:
+        """Index documents read elsewhere (fetched pages, feed entries); see `index`."""
+        with self._writing("newsbot index"), writer_lock(self.lock_path):
+            report = index_documents(
+                self.store, items, chunk_tokens=self.settings.chunk_tokens,
+                dense_chunks=self.settings.dense_chunks, sentence_vectors=self.settings.sentence_vectors,
                 batch_texts=self.settings.index_batch,
             )
         self._refresh()
