@@ -13,8 +13,7 @@ from typing import Any
 from index.types import KnowledgeBaseError, StoreError
 
 from bot.errors import QuestionError
-
-EXAMPLE = "What did Yuri Ushakov say the ceasefire would give Ukraine?"
+from bot.examples import EXAMPLE
 
 
 def _date(value: str) -> date:
@@ -239,12 +238,12 @@ def cmd_repl(args: argparse.Namespace) -> int:
 
 
 def cmd_telegram(args: argparse.Namespace) -> int:
-    from bot.service import process_lock
+    from bot.service import Newsbot, process_lock
     from bot.telegram import run_bot
 
     settings = _settings(args)
     with process_lock(settings, "exclusive", "newsbot telegram"):  # embedded index: ours alone
-        return run_bot(settings)
+        return run_bot(settings, Newsbot(settings))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

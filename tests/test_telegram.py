@@ -29,16 +29,10 @@ from bot.answer import REFUSAL
 from bot.memory import Conversation
 from bot.service import Newsbot
 from bot.settings import Settings
-from bot.telegram import (
-    ADMINS_ONLY,
-    APOLOGY,
-    TEXT_ONLY,
-    UNAVAILABLE,
-    build_application,
-    run_bot,
-    safe_file_name,
-)
-from bot.telegram_format import TELEGRAM_LIMIT, esc, html_to_plain, render_answer, tg_len
+from bot.telegram.addressing import safe_file_name
+from bot.telegram.formatting import TELEGRAM_LIMIT, esc, html_to_plain, render_answer, tg_len
+from bot.telegram.handlers import ADMINS_ONLY, APOLOGY, TEXT_ONLY, UNAVAILABLE
+from bot.telegram.wiring import build_application, run_bot
 
 EXAMPLE = "What did Yuri Ushakov say the ceasefire would give Ukraine?"
 ADMIN = 9001
@@ -92,7 +86,7 @@ def tg_settings(tg: FakeTelegramServer, data_dir: Path, **kw: Any) -> Settings:
 @asynccontextmanager
 async def running(settings: Settings, newsbot: Any = None) -> AsyncIterator[Application]:  # type: ignore[type-arg]
     """The bot as `newsbot telegram` runs it, but started and stopped inside the test's loop."""
-    app = build_application(settings, newsbot)
+    app = build_application(settings, newsbot or Newsbot(settings))
     async with app:
         if app.post_init:  # run_polling/run_webhook call it; starting by hand does not
             await app.post_init(app)
@@ -481,7 +475,8 @@ async def test_the_token_never_reaches_the_logs(
 
 # --------------------------------------------------------------------------- run_bot
 def test_run_bot_without_a_token_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_bot(make_settings(tmp_path)) == 2
+    settings = make_settings(tmp_path)
+    assert run_bot(settings, Newsbot(settings)) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "NEWSBOT_TELEGRAM_TOKEN is not set" in err
 
@@ -489,7 +484,7 @@ def test_run_bot_without_a_token_exits_2(tmp_path: Path, capsys: pytest.CaptureF
 def test_run_bot_with_a_rejected_token_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with FakeTelegramServer(token="999:other-token") as server:
         settings = make_settings(tmp_path, telegram_token=TEST_TOKEN, telegram_base_url=server.base_url)
-        assert run_bot(settings) == 2
+        assert run_bot(settings, Newsbot(settings)) == 2
     err = capsys.readouterr().err
     assert "Telegram rejected the bot token" in err and TEST_TOKEN not in err
 
@@ -501,7 +496,7 @@ def test_run_bot_uses_a_webhook_when_configured(tmp_path: Path, monkeypatch: pyt
         tmp_path, telegram_token=TEST_TOKEN, telegram_webhook_url="https://bot.example.org/hook/abc",
         telegram_webhook_listen="0.0.0.0", telegram_webhook_port=8080, telegram_webhook_secret="s3cret-value",
     )
-    assert run_bot(settings) == 0
+    assert run_bot(settings, Newsbot(settings)) == 0
     assert seen["listen"] == "0.0.0.0" and seen["port"] == 8080 and seen["url_path"] == "hook/abc"
     assert seen["webhook_url"] == "https://bot.example.org/hook/abc" and seen["secret_token"] == "s3cret-value"
 

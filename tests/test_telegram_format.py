@@ -12,7 +12,7 @@ from index.types import IndexReport, SourceError
 from standins.telegram_api import _check_html
 
 from bot.answer import REFUSAL, Answer, Citation
-from bot.telegram_format import (
+from bot.telegram.formatting import (
     TELEGRAM_LIMIT,
     Unit,
     esc,
