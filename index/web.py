@@ -23,11 +23,7 @@ class Duplicate(SourceError):
     """An article already read in this run under another URL or from another feed."""
 
     def __init__(self, url: str, of: str) -> None:
-        try:
-            twice = normalise_url(url) == of
-        except SourceError:
-            twice = False
-        super().__init__(url, "is linked twice; indexed once" if twice
+        super().__init__(url, "is linked twice; indexed once" if url.strip() == of
                          else f"is the same article as {of}, indexed once")
         self.of = of
 

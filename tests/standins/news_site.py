@@ -25,7 +25,7 @@ import html
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import format_datetime, parsedate_to_datetime
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -401,6 +401,18 @@ class NewsSite:
         with self._lock:
             self._entries[outlet].insert(0, self._entry(article))
         self._render_feeds()
+
+    def revise(self, article: Article, **changes: Any) -> Article:
+        """Publish a corrected version of an article: its page and its feed entry change."""
+        new = replace(article, **changes)
+        self.set_page(new.path, article_page(new, self.root))
+        with self._lock:
+            for entries in self._entries.values():
+                for i, e in enumerate(entries):
+                    if e.link == self.root + article.path:
+                        entries[i] = self._entry(new)
+        self._render_feeds()
+        return new
 
     def _render_feeds(self) -> None:
         with self._lock:
