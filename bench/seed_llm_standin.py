@@ -4,7 +4,7 @@ Why: this measures the LLM path's plumbing and its citation checker, not a model
 "model" answers every question with the best sentence (by word overlap with the question) of
 each of the top passages it was sent, each followed by that passage's [n] marker, the way a
 well-behaved model would. Whatever the checker then drops, repairs or renumbers shows up in
-the same summary `newsbot eval` prints (computed with `bot.evaluation.judge_seed`).
+the same summary `newsbot eval` prints (computed with `bot.evaluation.seed.judge_seed`).
 
     /work/venv/bin/python bench/seed_llm_standin.py [--top 3] [--compare] [--json]
 """
@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # for standins.openai_api
 from index.chunking import sentence_spans  # noqa: E402
 from index.lexical import terms  # noqa: E402
 
-from bot.evaluation import answer_all, load_questions, summarise_seed  # noqa: E402
+from bot.evaluation import load_questions  # noqa: E402
+from bot.evaluation.seed import answer_all, summarise_seed  # noqa: E402
 from bot.service import Newsbot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
@@ -74,7 +75,7 @@ def scripted_answer(body: dict[str, Any], top: int = 3, adversarial: bool = Fals
 
 
 class CheckerLog(logging.Handler):
-    """Adds up what bot.llm's checker reports for each answer (kept, repaired, dropped)."""
+    """Adds up what bot.llm.grounding's checker reports for each answer (kept, repaired, dropped)."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -131,8 +132,8 @@ def main() -> int:
         Newsbot(Settings(_env_file=None, data_dir=data)).index([ROOT / "sample_articles"])
         server.responder = lambda body: scripted_answer(body, args.top, args.adversarial)
         checker_log = CheckerLog()
-        logging.getLogger("bot.llm").addHandler(checker_log)
-        logging.getLogger("bot.llm").setLevel(logging.INFO)
+        logging.getLogger("bot.llm.grounding").addHandler(checker_log)
+        logging.getLogger("bot.llm.grounding").setLevel(logging.INFO)
         llm = Settings(
             _env_file=None, data_dir=data, llm_base_url=server.base_url,  # type: ignore[call-arg]
             llm_model="test-model", llm_api_key="x", llm_retries=0, llm_timeout=5.0,

@@ -8,12 +8,19 @@ import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from index.types import KnowledgeBaseError, StoreError
+from pydantic import ValidationError
+
+from index.errors import NewsbotError, StoreError
+from index.locking import LockMode
 
 from bot.errors import QuestionError
 from bot.examples import EXAMPLE
+from bot.feeds_cli import add_feeds_parser, cmd_feeds, cmd_index_urls, split_urls
+
+if TYPE_CHECKING:
+    from bot.service import Newsbot
 
 
 def _date(value: str) -> date:
@@ -32,10 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, help="index folder (default: $NEWSBOT_DATA_DIR or ./newsbot-data)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    ix = sub.add_parser("index", help="add or update articles (.txt .md .html folders, or .jsonl)",
+    ix = sub.add_parser("index", help="add or update articles (.txt .md .html folders, .jsonl, web page or feed URLs)",
                         description="Index files and folders incrementally: unchanged articles are "
                         "skipped, changed ones replaced.")
-    ix.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ix.add_argument("paths", nargs="+", metavar="PATH_OR_URL",
+                    help="files, folders, or http(s) URLs of web pages and RSS/Atom feeds")
     ix.add_argument("--prune", action="store_true", help="remove indexed articles no longer under PATH")
     ix.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
     ix.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -56,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     sr.add_argument("--json", action="store_true", help="print JSON")
     fg = sub.add_parser("forget", help="remove articles from the index by source id")
     fg.add_argument("sources", nargs="+", metavar="SOURCE")
+    add_feeds_parser(sub)
     sub.add_parser("repl", help="ask questions interactively, with follow-ups")
     sub.add_parser("telegram", help="run the Telegram bot (needs NEWSBOT_TELEGRAM_TOKEN)")
     ev = sub.add_parser("eval", help="score answers or retrieval on a question set")
@@ -103,16 +112,26 @@ def _batch(args: argparse.Namespace, one: Callable[[str, date | None], dict[str,
     for q, as_of in _stdin_items():
         try:
             _emit(one(q, as_of or args.as_of))
-        except QuestionError as exc:
+        except QuestionError as exc:  # one bad line of many: say so on that line
             _emit({"question": q, "error": str(exc)})
     return 0
 
 
-def cmd_index(args: argparse.Namespace) -> int:
-    from bot.render import report_text
+def _newsbot(args: argparse.Namespace, lock: LockMode, purpose: str) -> Newsbot:
+    """The one Newsbot of this command (its lock is released when the process exits)."""
     from bot.service import Newsbot
 
-    bot = Newsbot(_settings(args), lock="exclusive", purpose="newsbot index")
+    return Newsbot(_settings(args), lock=lock, purpose=purpose)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from bot.render import report_text
+
+    urls, paths = split_urls(args.paths)
+    args.paths = [Path(p) for p in paths]
+    if urls:  # web pages and feeds (bot/feeds_cli.py)
+        return cmd_index_urls(args, _settings(args), urls, args.paths)
+    bot = _newsbot(args, "exclusive", "newsbot index")
     bar: Any = None
 
     def progress(done: int, total: int, source: str) -> None:
@@ -138,16 +157,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 1 if report.failed and nothing else 0
 
 
-def _check_not_empty(bot: Any) -> None:
+def _check_not_empty(bot: Newsbot) -> None:
     if not bot.store.documents():
         raise StoreError("the index is empty: add articles first with `newsbot index sample_articles`")
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.render import answer_text
-    from bot.service import Newsbot
 
-    bot = Newsbot(_settings(args), lock="shared", purpose="newsbot ask")
+    bot = _newsbot(args, "shared", "newsbot ask")
     _check_not_empty(bot)
     answerer = bot.answerer
     today = date.today()
@@ -169,17 +187,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     import time
 
-    from bot.answering import clean_question
-    from bot.service import Newsbot
+    from bot.answer import clean_question
 
-    settings = _settings(args)
-    bot = Newsbot(settings, lock="shared", purpose="newsbot search")
+    bot = _newsbot(args, "shared", "newsbot search")
     _check_not_empty(bot)
     searcher = bot.searcher
     today = date.today()
+    max_chars = bot.settings.max_question_chars
 
     def one(q: str, as_of: date | None) -> dict[str, object]:
-        q = clean_question(q, settings.max_question_chars)
+        q = clean_question(q, max_chars)
         t0 = time.perf_counter()
         passages = searcher.search(q, k=args.k, as_of=as_of or today)
         ms = (time.perf_counter() - t0) * 1000
@@ -207,13 +224,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_sources(args: argparse.Namespace) -> int:
     from bot.render import sources_text
-    from bot.service import Newsbot
 
-    docs = Newsbot(_settings(args), lock="shared", purpose="newsbot sources").sources()
+    docs = _newsbot(args, "shared", "newsbot sources").sources()
     if args.json:
         for d in docs:
-            _emit({"source": d.source, "title": d.title, "outlet": d.outlet,
-                   "published": d.published, "chunks": len(d.chunks)})
+            _emit({"source": d.source, **d.meta.to_json(), "chunks": len(d.chunks)})
     else:
         print(sources_text(docs))
     return 0
@@ -221,43 +236,39 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def cmd_forget(args: argparse.Namespace) -> int:
     from bot.render import report_text
-    from bot.service import Newsbot
 
-    report = Newsbot(_settings(args), lock="exclusive", purpose="newsbot forget").forget(args.sources)
+    report = _newsbot(args, "exclusive", "newsbot forget").forget(args.sources)
     print(report_text(report))
     return 1 if report.failed and not report.removed else 0
 
 
 def cmd_repl(args: argparse.Namespace) -> int:
     from bot.repl import run_repl
-    from bot.service import process_lock
 
-    settings = _settings(args)
-    with process_lock(settings, "exclusive", "newsbot repl"):  # embedded index: ours alone
-        return run_repl(settings)
+    bot = _newsbot(args, "exclusive", "newsbot repl")
+    bot.hold()  # the embedded index is ours alone while the REPL runs
+    return run_repl(bot)
 
 
 def cmd_telegram(args: argparse.Namespace) -> int:
-    from bot.service import Newsbot, process_lock
     from bot.telegram import run_bot
 
-    settings = _settings(args)
-    with process_lock(settings, "exclusive", "newsbot telegram"):  # embedded index: ours alone
-        return run_bot(settings, Newsbot(settings))
+    bot = _newsbot(args, "exclusive", "newsbot telegram")
+    bot.hold()  # the embedded index is ours alone while the bot runs
+    return run_bot(bot.settings, bot)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from bot.evaluation import run_eval
-    from bot.service import process_lock
 
-    settings = _settings(args)
-    with process_lock(settings, "shared", "newsbot eval"):
-        return run_eval(settings, args.file, as_json=args.json, limit=args.limit)
+    return run_eval(_newsbot(args, "shared", "newsbot eval"), args.file, as_json=args.json,
+                    limit=args.limit)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "index": cmd_index, "ask": cmd_ask, "search": cmd_search, "sources": cmd_sources,
     "forget": cmd_forget, "repl": cmd_repl, "telegram": cmd_telegram, "eval": cmd_eval,
+    "feeds": lambda args: cmd_feeds(args, _settings(args)),
 }
 
 
@@ -269,27 +280,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return COMMANDS[args.command](args)
-    except QuestionError as exc:
+    except NewsbotError as exc:  # meant for a person: one line, never a traceback
         print(f"newsbot: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = "NEWSBOT_" + str((err.get("loc") or ("?",))[0]).upper()
+        print(f"newsbot: invalid setting {name}: {err.get('msg')}", file=sys.stderr)
         return 2
-    except KnowledgeBaseError as exc:
-        print(f"newsbot: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `newsbot ask ... | head`
         sys.stderr.close()
         return 0
-    except Exception as exc:  # configuration errors and the like: one line, not a traceback
-        from pydantic import ValidationError
-
-        if isinstance(exc, ValidationError):
-            err = exc.errors()[0]
-            name = "NEWSBOT_" + str((err.get("loc") or ("?",))[0]).upper()
-            print(f"newsbot: invalid setting {name}: {err.get('msg')}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

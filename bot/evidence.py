@@ -22,6 +22,8 @@ from index.lexical import overlap, shingles, terms
 from index.search import SAME_MEANING, Hit, Searcher, Snapshot, collapse
 from index.types import Passage
 
+from bot.citations import CitationBook
+
 # A sentence window must cover this share of the question's (idf-weighted) terms...
 MIN_COVERAGE = 0.6
 # ...or be this similar to the question (MiniLM cosine) while sharing some of its terms.
@@ -87,6 +89,11 @@ class Evidence:
         never need them, so they are only built when asked for)."""
         return collapse(self.snapshot, self.hits, self.top_k, self.vectors)
 
+    def citation_book(self) -> CitationBook:
+        """A numbering book that quotes from this evidence's snapshot."""
+        snap = self.snapshot
+        return CitationBook(snap.text, lambda source: snap.document(source).meta)  # type: ignore[union-attr]
+
     def same(self, a: Sentence, b: Sentence) -> bool:
         """Do two sentences state the same thing (nearly the same words, or meaning)?"""
         if overlap(a.shingles, b.shingles) >= SAME_WORDS:
@@ -121,7 +128,7 @@ def unknown_names(snap: Snapshot, question: str) -> list[str]:
         if m.start() == 0 and " " not in m.group(0):
             continue  # the question's first word is capitalised anyway
         ts = terms(m.group(0))
-        if ts and not any(snap.bm25.df.get(t, 0) for t in ts):
+        if ts and not any(snap.knows(t) for t in ts):
             out.append(m.group(0))
     return out
 
@@ -139,7 +146,7 @@ def gather(
     r = searcher.retrieve(query, as_of)
     snap, hits = r.snapshot, r.hits
     ev = Evidence(question, snap, hits, top_k, vectors=dict(r.sentence_vecs))
-    weights = {t: snap.bm25.idf(t) for t in set(terms(query))}
+    weights = {t: snap.idf(t) for t in set(terms(query))}
     asked = set(weights)
     author_q = bool(_AUTHOR_Q.search(question))
     if author_q:  # "who wrote the article about X" is about X; the byline answers
@@ -154,20 +161,22 @@ def gather(
 
     pool = [h.chunk for h in hits[:SENTENCE_POOL]]
     for (source, start), sim in r.sentence_sims.items():
-        pos = snap.chunk_at(source, start)
+        pos = snap.chunk_of(source, start)
         if sim >= POOL_DENSE and pos is not None and pos not in pool:
             pool.append(pos)
     rank_of = {h.chunk: i for i, h in enumerate(hits)}
     best_hit = hits[0].score
     best_window = best_dense = 0.0
     for pos in pool:
-        ref = snap.chunks[pos]
-        doc = snap.documents[ref.source]
-        text = doc.text or ""
+        ref = snap.chunk(pos)
+        doc = snap.document(ref.source)
+        assert doc is not None  # the snapshot's own chunk
+        title = doc.meta.title
+        text = snap.text(ref.source)
         rank = rank_of.get(pos, len(hits))
         hit_score = hits[rank].score if rank < len(hits) else 0.0
         sent_terms = [snap.span_terms(ref.source, s, e) for s, e in ref.sentences]
-        chunk_cov = cov(set().union(set(terms(doc.title or "")), *sent_terms))
+        chunk_cov = cov(set().union(set(terms(title or "")), *sent_terms))
         for j, (s, e) in enumerate(ref.sentences):
             sent = text[s:e]
             own = cov(sent_terms[j])
@@ -180,7 +189,7 @@ def gather(
             dense = r.sentence_sims.get((ref.source, s))
             # A sentence that only repeats the question's words (a headline, say) answers nothing.
             news = len(sent_terms[j] - asked)
-            if not bonus and (news < 3 or (s == 0 and sent == doc.title)):
+            if not bonus and (news < 3 or (s == 0 and sent == title)):
                 bonus = -0.3
             score = (0.6 * own + 0.4 * window + 0.2 * chunk_cov + 0.1 * hit_score / best_hit
                      + max(0.0, (dense or 0.0) - 0.2) + bonus - 0.002 * rank)
@@ -193,7 +202,5 @@ def gather(
     ev.answerable = bool(ev.sentences) and relevant and not unknown_names(snap, query)
     if ev.answerable:
         missing = [s for s in ev.sentences[:60] if (s.source, s.start) not in ev.vectors]
-        ev.vectors.update(searcher.store.sentence_vectors(
-            (s.source, snap.documents[s.source].generation, s.start) for s in missing
-        ))
+        ev.vectors.update(searcher.sentence_vectors(snap, [(s.source, s.start) for s in missing]))
     return ev

@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-from bot.answer import Citation
+from bot.citations import Citation
 from bot.evidence import Evidence, Sentence
 
 # A claim must score at least this share of the best claim: no padding with weak sentences.
 RELATIVE_FLOOR = 0.75
-
-
-class CitationBook:
-    """Numbers quotes in order of first use; the same span always gets the same number."""
-
-    def __init__(self, evidence: Evidence) -> None:
-        self.evidence = evidence
-        self.citations: list[Citation] = []
-        self._by_span: dict[tuple[str, int, int], int] = {}
-
-    def cite(self, source: str, start: int, end: int) -> int:
-        key = (source, start, end)
-        if key not in self._by_span:
-            doc = self.evidence.snapshot.documents[source]
-            quote = (doc.text or "")[start:end]
-            n = len(self.citations) + 1
-            self.citations.append(Citation(n, source, quote, start, end, **doc.meta()))
-            self._by_span[key] = n
-        return self._by_span[key]
 
 
 def choose_claims(evidence: Evidence, max_claims: int) -> list[Sentence]:
@@ -48,7 +29,7 @@ def choose_claims(evidence: Evidence, max_claims: int) -> list[Sentence]:
 
 
 def extractive_answer(evidence: Evidence, max_claims: int = 3) -> tuple[str, list[Citation]]:
-    book = CitationBook(evidence)
+    book = evidence.citation_book()
     lines: list[str] = []
     for claim in choose_claims(evidence, max_claims):
         group = [claim, *evidence.supporting(claim)]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from index.store import StoredDocument
-from index.types import IndexReport
+from index.types import IndexReport, StoredDocument
 
 from bot.answer import Answer
 
@@ -20,8 +19,8 @@ def answer_text(ans: Answer, width: int = 100) -> str:
         parts.append("Sources:")
         for c in ans.citations:
             head = f"[{c.n}] {c.label}" + (f" ({c.source})" if c.label != c.source else "")
-            if c.url:
-                head += f" {c.url}"
+            if c.meta.url:
+                head += f" {c.meta.url}"
             quote = textwrap.fill(
                 f"“{c.quote}”", width=width, initial_indent="    ", subsequent_indent="    "
             )
@@ -45,6 +44,6 @@ def sources_text(docs: list[StoredDocument]) -> str:
         return "The index is empty. Add articles with: newsbot index PATH"
     lines = []
     for d in docs:
-        meta = ", ".join(x for x in (d.outlet, d.published, f"{len(d.chunks)} chunks") if x)
-        lines.append(f"{d.source}: {d.title or '(untitled)'} ({meta})")
+        meta = ", ".join(x for x in (d.meta.outlet, d.meta.published, f"{len(d.chunks)} chunks") if x)
+        lines.append(f"{d.source}: {d.meta.title or '(untitled)'} ({meta})")
     return "\n".join(lines)

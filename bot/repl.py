@@ -7,12 +7,11 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from index.types import KnowledgeBaseError
+from index.errors import NewsbotError
 
-from bot.errors import QuestionError
 from bot.memory import Conversation
 from bot.render import answer_text, sources_text
-from bot.settings import Settings
+from bot.service import Newsbot
 
 HELP = """Ask a question about the indexed articles; follow-ups keep the context.
   :sources   list the indexed articles
@@ -36,10 +35,8 @@ def _prompt_reader(history_file: Path) -> Callable[[str], str]:
         return input
 
 
-def run_repl(settings: Settings, read: Callable[[str], str] | None = None) -> int:
-    from bot.service import Newsbot
-
-    bot = Newsbot(settings)
+def run_repl(bot: Newsbot, read: Callable[[str], str] | None = None) -> int:
+    settings = bot.settings
     docs = bot.sources()
     if not docs:
         print("The index is empty. Add articles first: newsbot index sample_articles")
@@ -73,11 +70,8 @@ def run_repl(settings: Settings, read: Callable[[str], str] | None = None) -> in
             continue
         try:
             ans = answerer.answer(line, conversation, as_of=date.today())
-        except QuestionError as exc:
+        except NewsbotError as exc:  # a bad question, or the store is down: say so, carry on
             print(exc)
-            continue
-        except KnowledgeBaseError as exc:
-            print(f"error: {exc}")
             continue
         except KeyboardInterrupt:
             print("(interrupted)")

@@ -1,105 +1,60 @@
-"""Wiring: one knowledge base and one answerer per process, shared by CLI, REPL and Telegram.
+"""`Newsbot`: one knowledge base and one answerer per command, shared by CLI, REPL, bot and eval.
 
-Locks (embedded store only; see `index/locking.py`): a `Newsbot(settings, lock=...)` takes the
-data folder's lock before it opens the store and keeps it until `close()`. `newsbot index` and
-`forget` hold it exclusively while writing; `ask`, `search`, `sources` and `eval` hold it
-shared; a long-running process (the Telegram bot, the REPL) calls `hold_exclusive()` so that no
-other process opens the embedded store while it serves. With a Chroma server
-(`NEWSBOT_CHROMA_HOST`) readers take no lock and many processes share the index; writers still
-take the local writer lock, so two writers on one machine never interleave.
+`bot/cli.py` builds exactly one per command and passes it on. Locks (embedded store only; see
+`index/locking.py`) are taken here and nowhere else in `bot/`: `Newsbot(settings, lock=...)`
+holds the data folder's lock from the first use of the store until `close()`, "shared" for
+short readers (`ask`, `search`, `sources`, `eval`) and "exclusive" for writers and for
+long-running servers (the REPL, the Telegram bot), which call `hold()` at start so that no
+other process opens the embedded store while they serve. Writing (`index`, `forget`) takes it
+exclusively for the duration, plus the writer lock. With a Chroma server readers take no lock
+and many processes share the index; writers still take the local writer lock.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from index.embedding import Encoder, make_encoder
+from index.embedding import Encoder, EncoderOptions, make_encoder
 from index.errors import SourceError
 from index.indexing import Progress, forget, index_documents, index_paths
-from index.locking import DataDirLock, LockMode, data_dir_lock, writer_lock
+from index.locking import DataDirLock, LockMode, writer_lock
 from index.search import Searcher
-from index.store import Store, StoredDocument
-from index.types import Document, IndexReport
+from index.store import Store
+from index.types import Document, IndexReport, StoredDocument
 
-from bot.answering import Answerer, Writer
+from bot.answer import Answerer, Writer
 from bot.settings import Settings
 
-_ENCODERS: dict[tuple[str, ...], Encoder] = {}
+_ENCODERS: dict[EncoderOptions, Encoder] = {}
 _ENCODERS_LOCK = threading.Lock()
 
 
-def make_settings_encoder(settings: Settings) -> Encoder:
+def shared_encoder(options: EncoderOptions) -> Encoder:
     """The configured encoder; the offline model is loaded once per process and shared."""
-
-    def build() -> Encoder:
-        return make_encoder(
-            settings.embedding,
-            model=settings.embedding_model,
-            base_url=settings.embedding_base_url,
-            api_key=settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None,
-            dimension=settings.embedding_dimension,
-        )
-
-    if settings.embedding != "minilm":
-        return build()
-    key = ("minilm",)
+    if options.kind != "minilm":
+        return make_encoder(options)
     with _ENCODERS_LOCK:
-        if key not in _ENCODERS:
-            _ENCODERS[key] = build()
-        return _ENCODERS[key]
-
-
-def chroma_headers(settings: Settings) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    if settings.chroma_auth_token:
-        token = settings.chroma_auth_token.get_secret_value()
-        if settings.chroma_auth_header.lower() == "authorization":
-            token = f"Bearer {token}"
-        headers[settings.chroma_auth_header] = token
-    return headers
-
-
-def open_store(settings: Settings) -> Store:
-    encoder = make_settings_encoder(settings)
-    if settings.chroma_host:
-        return Store.open_remote(
-            settings.chroma_host, settings.chroma_port, encoder,
-            ssl=settings.chroma_ssl, headers=chroma_headers(settings),
-            database=settings.chroma_database, timeout=settings.chroma_timeout,
-        )
-    return Store.open_local(settings.data_dir, encoder)
-
-
-def embedded(settings: Settings) -> bool:
-    """True when the index is the embedded store in `data_dir` (no Chroma server)."""
-    return not settings.chroma_host
-
-
-@contextmanager
-def process_lock(settings: Settings, mode: LockMode, purpose: str | None = None) -> Iterator[None]:
-    """Hold the embedded index's folder lock for a block; nothing to hold with a server."""
-    with data_dir_lock(settings.data_dir if embedded(settings) else None, mode, purpose):
-        yield
+        if options not in _ENCODERS:
+            _ENCODERS[options] = make_encoder(options)
+        return _ENCODERS[options]
 
 
 def make_writer(settings: Settings) -> Writer | None:
-    if not settings.llm_enabled:
+    options = settings.llm_options()
+    if options is None:
         return None
-    from bot.llm import LLMWriter  # imports llama-index: only paid when an LLM is configured
+    from bot.llm.writer import LLMWriter  # imports llama-index: only paid when an LLM is set
 
-    return LLMWriter.from_settings(settings)
+    return LLMWriter.create(options, Path(settings.prompts_dir))
 
 
 class Newsbot:
     """The knowledge base plus the answerer, opened lazily so `--help` stays instant.
 
     `lock`: "shared" for a short reader, "exclusive" for a writer or a long-running server,
-    None (the default) for library use that manages locks itself. It is taken when the store
-    is first opened and released by `close()`; it matters only for the embedded store.
+    None for library use (tests) that manages no locks. It matters only for the embedded store.
     """
 
     def __init__(
@@ -110,59 +65,40 @@ class Newsbot:
         self.settings = settings
         self.lock_mode: LockMode | None = lock
         self.purpose = purpose
-        self._held: list[LockMode] = []
+        self._held = False
         self._store: Store | None = None
         self._answerer: Answerer | None = None
-        self._lock = threading.RLock()
+        self._mutex = threading.RLock()
+        target = settings.chroma_target()
+        self._target = target
+        self._dir_lock = DataDirLock.of(settings.data_dir) if target is None else None
 
     # ---- locks ---------------------------------------------------------------------------
-    @property
-    def _dir_lock(self) -> DataDirLock | None:
-        return DataDirLock.of(self.settings.data_dir) if embedded(self.settings) else None
+    def hold(self) -> None:
+        """Take this Newsbot's lock now rather than at first use (servers call it at start).
 
-    def _acquire(self, mode: LockMode, purpose: str | None = None) -> None:
-        lock = self._dir_lock
-        if lock is not None:
-            lock.acquire(mode, purpose or self.purpose)
-            self._held.append(mode)
-
-    def hold_exclusive(self, purpose: str | None = None) -> None:
-        """Keep the embedded index to this process until `close()` (for long-running bots).
-
-        Raises `IndexLockedError` (a `StoreError`) naming the other process when one holds
-        it. Does nothing with a Chroma server, and nothing the second time.
+        Raises `IndexLockedError` naming the other process when one holds it.
         """
-        with self._lock:
-            if "exclusive" not in self._held:
-                self._acquire("exclusive", purpose)
+        with self._mutex:
+            if self._held or self.lock_mode is None or self._dir_lock is None:
+                return
+            self._dir_lock.acquire(self.lock_mode, self.purpose)
+            self._held = True
 
     @property
     def holds(self) -> LockMode | None:
         """The lock mode this Newsbot holds on the embedded index, if any."""
-        if "exclusive" in self._held:
-            return "exclusive"
-        return "shared" if self._held else None
-
-    @contextmanager
-    def _writing(self, purpose: str) -> Iterator[None]:
-        lock = self._dir_lock
-        if lock is None:
-            yield
-            return
-        with lock.hold("exclusive", purpose):
-            yield
+        return self.lock_mode if self._held else None
 
     def close(self) -> None:
-        """Close the store and release every lock this Newsbot took."""
-        with self._lock:
+        """Close the store and release the lock this Newsbot took."""
+        with self._mutex:
             store, self._store, self._answerer = self._store, None, None
             if store is not None:
                 store.close()
-            lock = self._dir_lock
-            while self._held:
-                mode = self._held.pop()
-                if lock is not None:
-                    lock.release(mode)
+            if self._held and self._dir_lock is not None and self.lock_mode is not None:
+                self._dir_lock.release(self.lock_mode)
+            self._held = False
 
     def __enter__(self) -> Newsbot:
         return self
@@ -173,11 +109,11 @@ class Newsbot:
     # ---- the knowledge base --------------------------------------------------------------
     @property
     def store(self) -> Store:
-        with self._lock:
+        with self._mutex:
             if self._store is None:
-                if self.lock_mode is not None and self.lock_mode not in self._held:
-                    self._acquire(self.lock_mode)
-                self._store = open_store(self.settings)
+                self.hold()
+                encoder = shared_encoder(self.settings.encoder_options())
+                self._store = Store.open(self.settings.data_dir, self._target, encoder)
             return self._store
 
     @property
@@ -187,45 +123,39 @@ class Newsbot:
     @property
     def answerer(self) -> Answerer:
         store = self.store
-        with self._lock:
+        with self._mutex:
             if self._answerer is None:
-                s = self.settings
-                self._answerer = Answerer(
-                    Searcher(store),
-                    top_k=s.top_k,
-                    max_claims=s.max_claims,
-                    max_question_chars=s.max_question_chars,
-                    writer=make_writer(s),
-                )
+                self._answerer = Answerer(Searcher(store), self.settings.answer_options(),
+                                          writer=make_writer(self.settings))
             return self._answerer
 
     @property
     def lock_path(self) -> Path:
         return self.settings.data_dir / "index.lock"
 
+    def _writing(self, purpose: str) -> Any:
+        """The exclusive data-folder lock for one write (a no-op context with a server)."""
+        from contextlib import nullcontext
+
+        return nullcontext() if self._dir_lock is None else self._dir_lock.hold("exclusive", purpose)
+
     def index(
         self, paths: list[Path], *, prune: bool = False, rebuild: bool = False,
         progress: Progress | None = None,
     ) -> IndexReport:
         with self._writing("newsbot index"):
-            report = index_paths(
-                self.store, paths, prune=prune, rebuild=rebuild,
-                chunk_tokens=self.settings.chunk_tokens, dense_chunks=self.settings.dense_chunks,
-                max_bytes=self.settings.max_bytes, progress=progress, lock_path=self.lock_path,
-                sentence_vectors=self.settings.sentence_vectors,
-                batch_texts=self.settings.index_batch,
-            )
+            report = index_paths(self.store, paths, self.settings.index_options(), prune=prune,
+                                 rebuild=rebuild, progress=progress, lock_path=self.lock_path)
         self._refresh()
         return report
 
-    def index_documents(self, items: list[Document | SourceError]) -> IndexReport:
+    def index_documents(
+        self, items: list[Document | SourceError], progress: Progress | None = None
+    ) -> IndexReport:
         """Index documents read elsewhere (fetched pages, feed entries); see `index`."""
         with self._writing("newsbot index"), writer_lock(self.lock_path):
-            report = index_documents(
-                self.store, items, chunk_tokens=self.settings.chunk_tokens,
-                dense_chunks=self.settings.dense_chunks, sentence_vectors=self.settings.sentence_vectors,
-                batch_texts=self.settings.index_batch,
-            )
+            report = index_documents(self.store, items, self.settings.index_options(),
+                                     progress=progress)
         self._refresh()
         return report
 
@@ -241,4 +171,4 @@ class Newsbot:
 
     def sources(self) -> list[StoredDocument]:
         docs = self.store.documents()
-        return sorted(docs.values(), key=lambda d: (d.published or "", d.source))
+        return sorted(docs.values(), key=lambda d: (d.meta.published or "", d.source))

@@ -6,10 +6,18 @@ Every field has a description; `.env.example` lists them all, one line each.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from index.embedding import EncoderOptions
+    from index.indexing import IndexOptions
+    from index.store import ChromaTarget
+
+    from bot.answer import AnswerOptions
+    from bot.llm.client import LLMOptions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,6 +109,18 @@ class Settings(BaseSettings):
     telegram_webhook_port: int = Field(8443, description="Port the webhook server listens on.")
     telegram_webhook_secret: SecretStr | None = Field(None, description="Secret token Telegram sends with webhook calls.")
 
+    # --- feeds and web pages --------------------------------------------------------------
+    feeds_every_minutes: float = Field(
+        30, ge=0, description="`newsbot telegram` refreshes the feeds this often (0 = off; cron `newsbot feeds update` instead)."
+    )
+    fetch_timeout: float = Field(20.0, gt=0, description="Seconds before a web page or feed that does not answer is an error.")
+    fetch_host_delay: float = Field(1.0, ge=0, description="Seconds between two requests to the same web site.")
+    fetch_user_agent: str = Field(
+        "newsbot/0.1 (news question-answering bot; respects robots.txt)",
+        description="User-Agent sent with every request (robots.txt rules for it apply).",
+    )
+    fetch_max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed at most per URL.")
+
     log_level: str = Field("INFO", description="Logging level.")
 
     @field_validator("admin_ids", "allowed_user_ids", mode="before")
@@ -119,3 +139,54 @@ class Settings(BaseSettings):
     @property
     def max_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    # --- the option objects of the code that uses them -------------------------------------
+    def index_options(self) -> IndexOptions:
+        from index.indexing import IndexOptions
+
+        return IndexOptions(chunk_tokens=self.chunk_tokens, dense_chunks=self.dense_chunks,
+                            sentence_vectors=self.sentence_vectors, batch_texts=self.index_batch,
+                            max_bytes=self.max_bytes)
+
+    def encoder_options(self) -> EncoderOptions:
+        from index.embedding import EncoderOptions
+
+        return EncoderOptions(kind=self.embedding, model=self.embedding_model,
+                              base_url=self.embedding_base_url, api_key=_secret(self.embedding_api_key),
+                              dimension=self.embedding_dimension)
+
+    def chroma_target(self) -> ChromaTarget | None:
+        """The Chroma server, or None for the embedded store in `data_dir`."""
+        from index.store import ChromaTarget
+
+        if not self.chroma_host:
+            return None
+        headers: dict[str, str] = {}
+        token = _secret(self.chroma_auth_token)
+        if token:
+            bearer = self.chroma_auth_header.lower() == "authorization"
+            headers[self.chroma_auth_header] = f"Bearer {token}" if bearer else token
+        return ChromaTarget(host=self.chroma_host, port=self.chroma_port, ssl=self.chroma_ssl,
+                            headers=headers, database=self.chroma_database,
+                            timeout=self.chroma_timeout)
+
+    def llm_options(self) -> LLMOptions | None:
+        """The LLM endpoint, or None for extractive answers."""
+        from bot.llm.client import LLMOptions
+
+        if not (self.llm_base_url and self.llm_model):
+            return None
+        return LLMOptions(base_url=self.llm_base_url, model=self.llm_model,
+                          api_key=_secret(self.llm_api_key), timeout=self.llm_timeout,
+                          retries=self.llm_retries, temperature=self.llm_temperature,
+                          max_tokens=self.llm_max_tokens)
+
+    def answer_options(self) -> AnswerOptions:
+        from bot.answer import AnswerOptions
+
+        return AnswerOptions(top_k=self.top_k, max_claims=self.max_claims,
+                             max_question_chars=self.max_question_chars)
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from index.types import Document
+from index.types import Chunk, Document
 
 DEFAULT_CHUNK_TOKENS = 160
 
@@ -75,18 +74,6 @@ def _join_open_quotes(text: str, spans: list[tuple[int, int]]) -> list[tuple[int
             out.append((s, e))
         i = j + 1
     return out
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A span of one document; `sentences` are absolute offsets inside it."""
-
-    source: str
-    index: int
-    start: int
-    end: int
-    text: str
-    sentences: tuple[tuple[int, int], ...]
 
 
 def chunk_document(doc: Document, chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> list[Chunk]:

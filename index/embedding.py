@@ -13,9 +13,8 @@ import os
 import threading
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -155,19 +154,24 @@ class RemoteEncoder:
         return arr
 
 
-def make_encoder(
-    kind: str = "minilm",
-    *,
-    model: str | None = None,
-    base_url: str | None = None,
-    api_key: str | None = None,
-    dimension: int | None = None,
-    timeout: float = 30.0,
-    threads: int = 0,
-) -> Encoder:
-    """Build the encoder a setting names; the model id is recorded in the collection."""
+@dataclass(frozen=True)
+class EncoderOptions:
+    """Which embedding model (built by `Settings.encoder_options()`)."""
+
+    kind: str = "minilm"  # or "openai": an OpenAI-compatible /embeddings endpoint
+    model: str | None = None
+    base_url: str | None = None
+    api_key: str | None = None
+    dimension: int | None = None
+    timeout: float = 30.0
+
+
+def make_encoder(options: EncoderOptions = EncoderOptions()) -> Encoder:
+    """Build the encoder the options name; the model id is recorded in the collection."""
+    kind, model, base_url, api_key = options.kind, options.model, options.base_url, options.api_key
+    dimension, timeout = options.dimension, options.timeout
     if kind == "minilm":
-        return MiniLM(threads=threads)
+        return MiniLM()
     if kind == "openai":
         if not (base_url and model):
             raise StoreError("an OpenAI-compatible embedding needs a base URL and a model name")

@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from index.chunking import DEFAULT_CHUNK_TOKENS, Chunk, chunk_document
-from index.locking import writer_lock  # noqa: F401  (also imported from here)
+from index.chunking import DEFAULT_CHUNK_TOKENS, chunk_document
+from index.locking import writer_lock
 from index.reading import DEFAULT_MAX_BYTES, iter_sources
-from index.store import Pending, Store, _generation, embed_text_of
+from index.store import Pending, Store, embed_text_of
 from index.errors import SourceError
-from index.types import Document, IndexReport
+from index.types import Chunk, Document, IndexReport
 
 Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """What indexing cuts and embeds (built by `Settings.index_options()`)."""
+
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    dense_chunks: int | None = None  # chunks per article given a vector of their own (None: all)
+    sentence_vectors: bool = True  # every sentence also gets a vector
+    batch_texts: int = 256  # texts embedded and committed together
+    max_bytes: int = DEFAULT_MAX_BYTES
 # The article vector sees the headline and about two sentences: measured on the bench dev set,
 # 300 characters ranked articles better than 600 or 1,200, and cost a third of 1,200 to embed.
 LEAD_CHARS = 300
@@ -25,26 +37,24 @@ def _lead(doc: Document) -> str:
     cut = doc.text[:LEAD_CHARS]
     if len(doc.text) > LEAD_CHARS and " " in cut:
         cut = cut[: cut.rindex(" ")]  # don't end on half a word
-    return embed_text_of(doc.title, cut)
+    return embed_text_of(doc.meta.title, cut)
 
 
 def index_documents(
     store: Store,
     items: list[Document | SourceError],
+    options: IndexOptions = IndexOptions(),
     *,
     prune: bool = False,
-    chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
-    dense_chunks: int | None = None,
     progress: Progress | None = None,
-    batch_texts: int = 256,
-    sentence_vectors: bool = True,
 ) -> IndexReport:
     """Write the given documents; unchanged ones cost nothing (no chunking, no embedding).
 
-    `dense_chunks` caps how many chunks per document get their own vector (None: all);
-    every document always gets one vector for its title and lead. `sentence_vectors` gives
-    every sentence a vector too: the unit a citation quotes is then also a retrieval unit.
+    Every document gets one vector for its title and lead; `options.dense_chunks` caps how
+    many chunks get their own, and `options.sentence_vectors` gives every sentence one too.
     """
+    chunk_tokens, dense_chunks = options.chunk_tokens, options.dense_chunks
+    sentence_vectors, batch_texts = options.sentence_vectors, options.batch_texts
     t0 = time.perf_counter()
     report = IndexReport()
     committed = store.documents()
@@ -62,7 +72,7 @@ def index_documents(
             continue
         seen.add(item.source)
         old = committed.get(item.source)
-        if old is not None and old.generation == _generation(item):
+        if old is not None and old.generation == item.generation:
             report.unchanged.append(item.source)
         else:
             todo.append(item)
@@ -81,7 +91,7 @@ def index_documents(
         for doc, chunks in pending:
             texts.append(_lead(doc))
             limit = len(chunks) if dense_chunks is None else min(dense_chunks, len(chunks))
-            texts.extend(embed_text_of(doc.title, c.text) for c in chunks[:limit])
+            texts.extend(embed_text_of(doc.meta.title, c.text) for c in chunks[:limit])
             if sentence_vectors:
                 texts.extend(doc.text[a:z] for c in chunks for a, z in c.sentences)
         vectors = store.encoder.embed(texts)
@@ -134,16 +144,12 @@ def index_documents(
 def index_paths(
     store: Store,
     paths: list[Path],
+    options: IndexOptions = IndexOptions(),
     *,
     prune: bool = False,
     rebuild: bool = False,
-    chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
-    dense_chunks: int | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
     progress: Progress | None = None,
     lock_path: Path | None = None,
-    sentence_vectors: bool = True,
-    batch_texts: int = 256,
 ) -> IndexReport:
     """Index files, folders and JSON-lines files; see `index_documents`.
 
@@ -156,18 +162,14 @@ def index_paths(
         if root.is_dir() and not any(p.is_file() for p in root.rglob("*")):
             raise SourceError(str(root), "is an empty folder: no files to index")
     with writer_lock(lock_path):
-        items = list(iter_sources(paths, max_bytes))
+        items = list(iter_sources(paths, options.max_bytes))
         if not any(isinstance(i, Document) for i in items) and not prune:
             # Nothing readable: report the problems and leave the index untouched.
             report = IndexReport(failed=[i for i in items if isinstance(i, SourceError)])
             return report
         if rebuild:
             store.reset()
-        return index_documents(
-            store, items, prune=prune, chunk_tokens=chunk_tokens,
-            dense_chunks=dense_chunks, progress=progress, sentence_vectors=sentence_vectors,
-            batch_texts=batch_texts,
-        )
+        return index_documents(store, items, options, prune=prune, progress=progress)
 
 
 def forget(store: Store, sources: list[str], lock_path: Path | None = None) -> IndexReport:

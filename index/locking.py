@@ -44,7 +44,7 @@ def _command_line() -> str:
     return " ".join([head, *argv[1:]])[:200]
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     if pid <= 0:
         return False
     try:
@@ -252,7 +252,7 @@ class DataDirLock:
                     pid = int(h["pid"])
                 except (ValueError, KeyError, TypeError):
                     continue
-                if pid != os.getpid() and pid not in found and _alive(pid):
+                if pid != os.getpid() and pid not in found and process_alive(pid):
                     found[pid] = h
         return sorted(found.values(), key=lambda h: float(str(h.get("since") or 0)))
 

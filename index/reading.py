@@ -9,7 +9,7 @@ from pathlib import Path
 
 from index.cleaning import clean_article, html_to_text, split_front_matter
 from index.errors import SourceError
-from index.types import Document, parse_iso_date
+from index.types import ArticleMeta, Document, parse_iso_date
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
@@ -37,16 +37,14 @@ def document_from_text(
     cleaned = clean_article(body)
     if not cleaned.text.strip():
         raise SourceError(source, "has no article text after cleaning")
-    return Document(
-        source=source,
-        text=cleaned.text,
+    return Document(source, cleaned.text, ArticleMeta(
         title=_str(meta.get("title")) or cleaned.title,
         outlet=_str(meta.get("outlet") or meta.get("source") or meta.get("site")),
         author=_str(meta.get("author")) or cleaned.author,
         published=parse_iso_date(meta.get("published") or meta.get("published_at")
                                  or meta.get("date")) or cleaned.published,
         url=_str(meta.get("url")),
-    )
+    ))
 
 
 def _read_bytes(path: Path, source: str, max_bytes: int) -> str:

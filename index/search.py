@@ -15,8 +15,8 @@ from datetime import date
 import numpy as np
 
 from index.lexical import BM25, overlap, shingles, terms
-from index.store import Store, StoredDocument, day_number, embed_text_of
-from index.types import Passage
+from index.store import Store
+from index.types import Passage, StoredDocument, day_number
 
 RRF_K = 60
 DUPLICATE_OVERLAP = 0.5
@@ -68,61 +68,113 @@ class ChunkRef:
     pub_day: int
 
 
-@dataclass
 class Snapshot:
-    """The committed documents at one version, with a BM25 index over their chunks."""
+    """The committed documents at one version, with BM25 indexes over chunks and articles.
 
-    version: str
-    documents: dict[str, StoredDocument]
-    chunks: list[ChunkRef]
-    position: dict[tuple[str, int], int]
-    bm25: BM25
-    pub_days: np.ndarray
-    articles: list[str]  # source ids in the order of `article_bm25`
-    article_bm25: BM25
-    article_days: np.ndarray  # publication day of each of `articles` (-1: unknown)
-    chunk_vectors: bool = True  # False when the store holds none (skip those queries)
-    sentence_vectors: bool = True
-    # (source, generation) -> (title terms, terms of each chunk): reused by the next snapshot
-    doc_terms: dict[tuple[str, str], tuple[list[str], list[list[str]]]] = field(default_factory=dict)
-    _shingles: dict[object, set[tuple[str, ...]]] = field(default_factory=dict)
-    _terms: dict[tuple[str, int, int], frozenset[str]] = field(default_factory=dict)
+    `bot/` uses only the public methods: document lookup, texts, the chunk of a sentence and
+    the terms of a span. The fields are the searcher's, so storage can change behind them.
+    """
 
-    def text(self, ref: ChunkRef) -> str:
-        return (self.documents[ref.source].text or "")[ref.start : ref.end]
+    def __init__(
+        self,
+        version: str,
+        documents: dict[str, StoredDocument],
+        texts: dict[str, str],
+        doc_terms: dict[tuple[str, str], tuple[list[str], list[list[str]]]],
+        *,
+        chunk_vectors: bool,
+        sentence_vectors: bool,
+    ) -> None:
+        self.version = version
+        self._documents = documents
+        self._texts = texts
+        # (source, generation) -> (title terms, terms of each chunk): reused by the next snapshot
+        self._doc_terms = doc_terms
+        self._chunk_vectors = chunk_vectors  # False when the store holds none (skip the query)
+        self._sentence_vectors = sentence_vectors
+        self._chunks: list[ChunkRef] = []
+        chunk_terms: list[list[str]] = []
+        self._articles: list[str] = []  # source ids in the order of `_article_bm25`
+        article_terms: list[list[str]] = []
+        for source in sorted(documents):
+            d = documents[source]
+            title, bodies = doc_terms[(source, d.generation)]
+            whole: list[str] = list(title)
+            for i, ((s, e, sents), body) in enumerate(zip(d.chunks, bodies)):
+                self._chunks.append(ChunkRef(source, i, s, e, sents, d.pub_day))
+                # BM25 sees the headline with every chunk: a cheap form of field weighting.
+                chunk_terms.append(title + body)
+                whole.extend(body)
+            self._articles.append(source)
+            article_terms.append(whole)
+        self._position = {(c.source, c.index): n for n, c in enumerate(self._chunks)}
+        self._bm25 = BM25(tokenized=chunk_terms)
+        self._pub_days = np.array([c.pub_day for c in self._chunks], dtype=np.int64)
+        self._article_bm25 = BM25(tokenized=article_terms)
+        self._article_days = np.array([documents[a].pub_day for a in self._articles],
+                                      dtype=np.int64)
+        self._shingles: dict[object, set[tuple[str, ...]]] = {}
+        self._terms: dict[tuple[str, int, int], frozenset[str]] = {}
 
-    def shingles(self, i: int) -> set[tuple[str, ...]]:
-        if i not in self._shingles:
-            self._shingles[i] = shingles(self.text(self.chunks[i]))
-        return self._shingles[i]
+    # ---- the public API ------------------------------------------------------------------
+    @property
+    def empty(self) -> bool:
+        return not self._documents
 
-    def span_shingles(self, source: str, start: int, end: int) -> set[tuple[str, ...]]:
-        key = (source, start, end)
-        if key not in self._shingles:
-            self._shingles[key] = shingles((self.documents[source].text or "")[start:end])
-        return self._shingles[key]
+    def __len__(self) -> int:
+        """How many documents the snapshot holds."""
+        return len(self._documents)
+
+    def document(self, source: str) -> StoredDocument | None:
+        return self._documents.get(source)
+
+    def text(self, source: str) -> str:
+        """The cleaned text of a document: what every offset points into."""
+        return self._texts.get(source, "")
+
+    def chunk(self, pos: int) -> ChunkRef:
+        return self._chunks[pos]
+
+    def chunk_of(self, source: str, start: int) -> int | None:
+        """The position of the chunk that holds the sentence starting at `start`."""
+        doc = self._documents.get(source)
+        if doc is None:
+            return None
+        for i, (s, e, _) in enumerate(doc.chunks):
+            if s <= start < e:
+                return self._position.get((source, i))
+        return None
 
     def span_terms(self, source: str, start: int, end: int) -> frozenset[str]:
         """Terms of a sentence, computed once per snapshot (answers reuse the same sentences)."""
         key = (source, start, end)
         got = self._terms.get(key)
         if got is None:
-            got = self._terms[key] = frozenset(terms((self.documents[source].text or "")[start:end]))
+            got = self._terms[key] = frozenset(terms(self.text(source)[start:end]))
         return got
 
-    def chunk_at(self, source: str, start: int) -> int | None:
-        """The chunk that holds the sentence starting at `start`."""
-        doc = self.documents.get(source)
-        if doc is None:
-            return None
-        for i, (s, e, _) in enumerate(doc.chunks):
-            if s <= start < e:
-                return self.position.get((source, i))
-        return None
+    def idf(self, term: str) -> float:
+        """BM25's idf over chunks; a term no chunk has gets the highest value."""
+        return self._bm25.idf(term)
 
-    @property
-    def empty(self) -> bool:
-        return not self.documents
+    def knows(self, term: str) -> bool:
+        """Does any indexed chunk contain this term?"""
+        return self._bm25.df.get(term, 0) > 0
+
+    # ---- the searcher's helpers ----------------------------------------------------------
+    def chunk_text(self, ref: ChunkRef) -> str:
+        return self.text(ref.source)[ref.start : ref.end]
+
+    def shingles(self, i: int) -> set[tuple[str, ...]]:
+        if i not in self._shingles:
+            self._shingles[i] = shingles(self.chunk_text(self._chunks[i]))
+        return self._shingles[i]
+
+    def span_shingles(self, source: str, start: int, end: int) -> set[tuple[str, ...]]:
+        key = (source, start, end)
+        if key not in self._shingles:
+            self._shingles[key] = shingles(self.text(source)[start:end])
+        return self._shingles[key]
 
 
 def build_snapshot(store: Store, previous: Snapshot | None = None) -> Snapshot:
@@ -130,44 +182,30 @@ def build_snapshot(store: Store, previous: Snapshot | None = None) -> Snapshot:
     and tokenised again (a re-index of one article must not cost a reload of all)."""
     version = store.version()
     docs = store.documents()
-    old = previous.documents if previous else {}
-    changed = [s for s, d in docs.items()
-               if s not in old or old[s].generation != d.generation or old[s].text is None]
-    docs.update({s: old[s] for s in docs if s not in set(changed)})
-    docs.update(store.documents_by_id(changed))  # metadata and text of one version, together
-    cache = previous.doc_terms if previous else {}
-    doc_terms: dict[tuple[str, str], tuple[list[str], list[list[str]]]] = {}
-    chunks: list[ChunkRef] = []
-    chunk_terms: list[list[str]] = []
-    articles: list[str] = []
-    article_terms: list[list[str]] = []
-    for source in sorted(docs):
-        d = docs[source]
-        key = (source, d.generation)
-        if key not in cache:
-            text = d.text or ""
-            cache_entry = (terms(d.title or ""), [terms(text[s:e]) for s, e, _ in d.chunks])
+    old = previous._documents if previous else {}
+    texts: dict[str, str] = {}
+    changed = []
+    for s, d in docs.items():
+        if s in old and old[s].generation == d.generation and previous is not None:
+            docs[s] = old[s]
+            texts[s] = previous._texts[s]
         else:
-            cache_entry = cache[key]
-        doc_terms[key] = cache_entry
-        title, bodies = cache_entry
-        whole: list[str] = list(title)
-        for i, ((s, e, sents), body) in enumerate(zip(d.chunks, bodies)):
-            chunks.append(ChunkRef(source, i, s, e, sents, d.pub_day))
-            # BM25 sees the headline with every chunk: a cheap form of field weighting.
-            chunk_terms.append(title + body)
-            whole.extend(body)
-        articles.append(source)
-        article_terms.append(whole)
-    position = {(c.source, c.index): n for n, c in enumerate(chunks)}
-    pub_days = np.array([c.pub_day for c in chunks], dtype=np.int64)
-    return Snapshot(
-        version, docs, chunks, position, BM25(tokenized=chunk_terms), pub_days,
-        articles, BM25(tokenized=article_terms),
-        np.array([docs[a].pub_day for a in articles], dtype=np.int64),
-        chunk_vectors=store.count_chunks() > 0, sentence_vectors=store.count_sentences() > 0,
-        doc_terms=doc_terms,
-    )
+            changed.append(s)
+    for s, (d, text) in store.documents_with_text(changed).items():  # one version, together
+        docs[s], texts[s] = d, text
+    docs = {s: d for s, d in docs.items() if s in texts}  # removed while we read
+    cache = previous._doc_terms if previous else {}
+    doc_terms: dict[tuple[str, str], tuple[list[str], list[list[str]]]] = {}
+    for source, d in docs.items():
+        key = (source, d.generation)
+        if key in cache:
+            doc_terms[key] = cache[key]
+        else:
+            text = texts[source]
+            doc_terms[key] = (terms(d.meta.title or ""), [terms(text[s:e]) for s, e, _ in d.chunks])
+    return Snapshot(version, docs, texts, doc_terms,
+                    chunk_vectors=store.count_chunks() > 0,
+                    sentence_vectors=store.count_sentences() > 0)
 
 
 @dataclass
@@ -234,31 +272,31 @@ class Searcher:
         vec = self.store.encoder.embed([query])[0]
 
         def current(source: str, gen: str) -> bool:
-            doc = snap.documents.get(source)
+            doc = snap.document(source)
             return doc is not None and doc.generation == gen  # else: newer than our snapshot
 
         dense: list[tuple[int, float]] = []
-        chunk_hits = self.store.query_chunks(vec, k, max_day) if snap.chunk_vectors else []
+        chunk_hits = self.store.query_chunks(vec, k, max_day) if snap._chunk_vectors else []
         for source, gen, i, sim in chunk_hits:
-            pos = snap.position.get((source, i))
+            pos = snap._position.get((source, i))
             if current(source, gen) and pos is not None:
                 dense.append((pos, sim))
         sentence_sims: dict[tuple[str, int], float] = {}
         by_sentence: list[tuple[int, float]] = []
         voted: set[int] = set()
         sentence_vecs: dict[tuple[str, int], np.ndarray] = {}
-        sentence_hits = self.store.query_sentences(vec, k, max_day) if snap.sentence_vectors else []
+        sentence_hits = self.store.query_sentences(vec, k, max_day) if snap._sentence_vectors else []
         for source, gen, start, end, sim, svec in sentence_hits:
             if not current(source, gen):
                 continue
             sentence_sims[(source, start)] = sim
             sentence_vecs[(source, start)] = svec
-            pos = snap.chunk_at(source, start)
+            pos = snap.chunk_of(source, start)
             if pos is not None and pos not in voted:
                 voted.add(pos)
                 by_sentence.append((pos, sim))
-        mask = None if max_day is None else (snap.pub_days <= max_day).astype(np.float32)
-        sparse = snap.bm25.search(query, k, mask)
+        mask = None if max_day is None else (snap._pub_days <= max_day).astype(np.float32)
+        sparse = snap._bm25.search(query, k, mask)
         fused: dict[int, Hit] = {}
         for ranked, attr in ((dense, "dense"), (by_sentence, "sentence"), (sparse, "bm25")):
             for rank, (pos, value) in enumerate(ranked):
@@ -267,12 +305,20 @@ class Searcher:
                     h.score += 1.0 / (RRF_K + rank + 1)
                     setattr(h, attr, value)
         for h in fused.values():
-            h.score += recency_bonus(query, as_of, snap.chunks[h.chunk].pub_day)
+            h.score += recency_bonus(query, as_of, snap.chunk(h.chunk).pub_day)
         hits = sorted(fused.values(), key=lambda h: -h.score)
         qterms = set(terms(query))
         for h in hits[: 2 * KEYED]:
-            h.key = _key_sentence(snap, snap.chunks[h.chunk], qterms, sentence_sims)
+            h.key = _key_sentence(snap, snap.chunk(h.chunk), qterms, sentence_sims)
         return Retrieval(snap, hits, sentence_sims, sentence_vecs, vec)
+
+    def sentence_vectors(
+        self, snap: Snapshot, sentences: list[tuple[str, int]]
+    ) -> dict[tuple[str, int], np.ndarray]:
+        """Stored vectors of sentences given as (source, start), for this snapshot's versions."""
+        keys = [(src, d.generation, start) for src, start in sentences
+                if (d := snap.document(src)) is not None]
+        return self.store.sentence_vectors(keys)
 
     def search(self, query: str, k: int = 5, as_of: date | None = None) -> list[Passage]:
         """The top k passages, each near-duplicate group collapsed into one passage."""
@@ -293,30 +339,30 @@ class Searcher:
         if snap.empty or not query.strip():
             return []
         max_day = day_number(as_of.isoformat()) if as_of else None
-        mask = None if max_day is None else (snap.article_days <= max_day).astype(np.float32)
-        whole = [snap.articles[i] for i, _ in snap.article_bm25.search(query, self.candidates, mask)]
+        mask = None if max_day is None else (snap._article_days <= max_day).astype(np.float32)
+        whole = [snap._articles[i] for i, _ in snap._article_bm25.search(query, self.candidates, mask)]
         vec = self.store.encoder.embed([query])[0]
         leads = [src for src, gen, _ in self.store.query_documents(vec, self.candidates, max_day)
-                 if src in snap.documents and snap.documents[src].generation == gen]
+                 if (d := snap.document(src)) is not None and d.generation == gen]
         scores: dict[str, float] = {}
         for ranked in (whole, leads):
             for rank, src in enumerate(ranked):
                 scores[src] = scores.get(src, 0.0) + 1.0 / (RRF_K + rank + 1)
         for src in scores:
-            scores[src] += recency_bonus(query, as_of, snap.documents[src].pub_day)
+            scores[src] += recency_bonus(query, as_of, snap._documents[src].pub_day)
         return sorted(scores.items(), key=lambda x: -x[1])[:k]
 
 
 def to_passage(snap: Snapshot, hit: Hit) -> Passage:
-    ref = snap.chunks[hit.chunk]
-    doc = snap.documents[ref.source]
+    ref = snap.chunk(hit.chunk)
+    doc = snap._documents[ref.source]
     return Passage(
         source=ref.source,
-        text=snap.text(ref),
+        text=snap.chunk_text(ref),
         start=ref.start,
         end=ref.end,
         score=hit.score,
-        **doc.meta(),
+        meta=doc.meta,
     )
 
 
@@ -343,7 +389,7 @@ def _same_passage(
         return True
     if a.key is None or b.key is None:
         return False
-    src_a, src_b = snap.chunks[a.chunk].source, snap.chunks[b.chunk].source
+    src_a, src_b = snap.chunk(a.chunk).source, snap.chunk(b.chunk).source
     va, vb = vecs.get((src_a, a.key[0])), vecs.get((src_b, b.key[0]))
     if va is not None and vb is not None and float(va @ vb) >= SAME_MEANING:
         return True

@@ -18,16 +18,14 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index.chunking import Chunk
 from index.embedding import Encoder
 from index.errors import StoreError
-from index.types import Document
+from index.types import ArticleMeta, Chunk, Document, StoredDocument
 
 DOCS = "newsbot_documents"
 CHUNKS = "newsbot_chunks"
@@ -37,73 +35,17 @@ SCHEMA = 1
 _BATCH = 2000
 
 
-def day_number(iso: str | None) -> int:
-    """Days since 1970-01-01, or -1: Chroma filters numbers, not date strings."""
-    if not iso:
-        return -1
-    try:
-        return date.fromisoformat(iso[:10]).toordinal() - date(1970, 1, 1).toordinal()
-    except ValueError:
-        return -1
-
-
-@dataclass
-class StoredDocument:
-    """A committed document as readers see it."""
-
-    source: str
-    generation: str
-    title: str | None
-    outlet: str | None
-    author: str | None
-    published: str | None
-    url: str | None
-    chunks: list[tuple[int, int, list[tuple[int, int]]]] = field(default_factory=list)
-    text: str | None = None
-
-    @property
-    def pub_day(self) -> int:
-        return day_number(self.published)
-
-    def meta(self) -> dict[str, str | None]:
-        return {
-            "title": self.title,
-            "outlet": self.outlet,
-            "author": self.author,
-            "published": self.published,
-            "url": self.url,
-        }
-
-
-def _generation(doc: Document) -> str:
-    return doc.content_hash[:16]
-
-
 def _doc_key(source: str) -> str:
     import hashlib
 
     return hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
 
 
-def _from_record(rid: str, meta: dict[str, Any], text: str | None) -> StoredDocument:
+def _from_record(rid: str, meta: dict[str, Any]) -> StoredDocument:
     raw = json.loads(str(meta.get("chunks") or "[]"))
     chunks = [(int(s), int(e), [(int(a), int(b)) for a, b in sents]) for s, e, sents in raw]
-
-    def opt(k: str) -> str | None:
-        v = meta.get(k)
-        return str(v) if v not in (None, "") else None
-
-    return StoredDocument(
-        source=rid,
-        generation=str(meta.get("generation", "")),
-        title=opt("title"),
-        outlet=opt("outlet"),
-        author=opt("author"),
-        published=opt("published"),
-        url=opt("url"),
-        chunks=chunks,
-        text=text,
-    )
+    return StoredDocument(source=rid, generation=str(meta.get("generation", "")),
+                          meta=ArticleMeta.from_json(meta), chunks=chunks)
 
 
 @dataclass
@@ -121,13 +63,9 @@ class Pending:
 def _record(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
     """The document record's metadata: what readers need besides the text and the vector."""
     return {
-        "generation": _generation(doc),
-        "title": doc.title or "",
-        "outlet": doc.outlet or "",
-        "author": doc.author or "",
-        "published": doc.published or "",
-        "pub_day": day_number(doc.published),
-        "url": doc.url or "",
+        "generation": doc.generation,
+        **{k: v or "" for k, v in doc.meta.to_json().items()},
+        "pub_day": doc.meta.pub_day,
         "n_chunks": len(chunks),
         "chunks": json.dumps([[c.start, c.end, [list(s) for s in c.sentences]] for c in chunks],
                              separators=(",", ":")),
@@ -138,6 +76,18 @@ def _record(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
 def embed_text_of(title: str | None, text: str) -> str:
     """What the dense model sees: the headline carries much of an article's meaning."""
     return f"{title}\n{text}" if title else text
+
+
+@dataclass(frozen=True)
+class ChromaTarget:
+    """A Chroma server to use instead of the embedded store (built by `Settings.chroma_target()`)."""
+
+    host: str
+    port: int = 8000
+    ssl: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    database: str | None = None
+    timeout: float = 30.0
 
 
 class Store:
@@ -168,22 +118,19 @@ class Store:
         return cls(client, encoder, f"the index at {path}")
 
     @classmethod
-    def open_remote(
-        cls,
-        host: str,
-        port: int,
-        encoder: Encoder,
-        *,
-        ssl: bool = False,
-        headers: dict[str, str] | None = None,
-        database: str | None = None,
-        timeout: float = 30.0,
-    ) -> Store:
-        """A Chroma server; `database` (created when missing) keeps several indexes apart.
+    def open(cls, data_dir: Path, target: ChromaTarget | None, encoder: Encoder) -> Store:
+        """The embedded store in `data_dir`, or the server `target` names."""
+        return cls.open_local(data_dir, encoder) if target is None else cls.open_remote(target, encoder)
+
+    @classmethod
+    def open_remote(cls, target: ChromaTarget, encoder: Encoder) -> Store:
+        """A Chroma server; `target.database` (created when missing) keeps indexes apart.
 
         Chroma's client waits forever on a server that accepts but does not answer; a hung
-        server must be an error after `timeout` seconds, like a dead one.
+        server must be an error after `target.timeout` seconds, like a dead one.
         """
+        host, port, ssl, headers = target.host, target.port, target.ssl, target.headers
+        database, timeout = target.database, target.timeout
         import chromadb
         import httpx
         from chromadb.config import Settings
@@ -303,41 +250,31 @@ class Store:
         self._call("writing the index version", meta.upsert, ids=["version"],
                    embeddings=[[1.0]], metadatas=[{"version": v}])
 
-    def documents(self, with_text: bool = False) -> dict[str, StoredDocument]:
-        """All committed documents (the manifest), optionally with their cleaned text."""
+    def documents(self) -> dict[str, StoredDocument]:
+        """All committed documents (the manifest): metadata and chunk layout, no text."""
         docs, _, _ = self._collections()
-        include = ["metadatas", "documents"] if with_text else ["metadatas"]
         out: dict[str, StoredDocument] = {}
         offset = 0
         while True:
-            got = self._call("reading the documents", docs.get, include=include,
+            got = self._call("reading the documents", docs.get, include=["metadatas"],
                              limit=_BATCH, offset=offset)
             ids = got["ids"]
             for i, rid in enumerate(ids):
-                text = got["documents"][i] if with_text else None
-                out[rid] = _from_record(rid, got["metadatas"][i], text)
+                out[rid] = _from_record(rid, got["metadatas"][i])
             if len(ids) < _BATCH:
                 return out
             offset += _BATCH
 
-    def documents_by_id(self, sources: list[str]) -> dict[str, StoredDocument]:
-        """Full records (metadata and text, read together so they match) of some documents."""
+    def documents_with_text(self, sources: list[str]) -> dict[str, tuple[StoredDocument, str]]:
+        """Records and cleaned texts of some documents, read together so the two match."""
         docs, _, _ = self._collections()
-        out: dict[str, StoredDocument] = {}
+        out: dict[str, tuple[StoredDocument, str]] = {}
         for b in range(0, len(sources), _BATCH):
             got = self._call("reading documents", docs.get, ids=sources[b : b + _BATCH],
                              include=["metadatas", "documents"])
             for rid, meta, text in zip(got["ids"], got["metadatas"], got["documents"]):
-                out[rid] = _from_record(rid, meta, text)
+                out[rid] = (_from_record(rid, meta), text or "")
         return out
-
-    def document(self, source: str) -> StoredDocument | None:
-        docs, _, _ = self._collections()
-        got = self._call("reading a document", docs.get, ids=[source],
-                         include=["metadatas", "documents"])
-        if not got["ids"]:
-            return None
-        return _from_record(source, got["metadatas"][0], got["documents"][0])
 
     def count_chunks(self) -> int:
         _, chunks, _ = self._collections()
@@ -423,7 +360,7 @@ class Store:
         rows: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
         srows: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
         for p in batch:
-            gen, key, day = _generation(p.doc), _doc_key(p.doc.source), day_number(p.doc.published)
+            gen, key, day = p.doc.generation, _doc_key(p.doc.source), p.doc.meta.pub_day
             for c, v in zip(p.chunks, p.chunk_vectors):
                 rows["ids"].append(f"{key}:{gen}:{c.index}")
                 rows["embeddings"].append(v.tolist())
@@ -451,7 +388,7 @@ class Store:
         old = sorted(replaced & {p.doc.source for p in batch})
         if old:
             stale = {"$and": [{"source": {"$in": old}},
-                              {"generation": {"$nin": [_generation(p.doc) for p in batch]}}]}
+                              {"generation": {"$nin": [p.doc.generation for p in batch]}}]}
             self._call("removing old chunks", coll.delete, where=stale)
             self._call("removing old sentences", self._sentences.delete, where=stale)
 
@@ -501,7 +438,7 @@ class Store:
         import os
         import socket
 
-        from index.locking import _alive
+        from index.locking import process_alive
 
         _, _, meta = self._collections()
         got = self._call("reading the index state", meta.get, ids=["writing"],
@@ -510,7 +447,7 @@ class Store:
         if got["ids"]:
             m = got["metadatas"][0] or {}
             pid = int(m.get("pid") or 0)
-            if m.get("host") == host and pid != os.getpid() and _alive(pid):
+            if m.get("host") == host and pid != os.getpid() and process_alive(pid):
                 raise StoreError(
                     f"another `newsbot index` (pid {pid}) on this machine is writing to "
                     f"{self.describe}; wait for it to finish and run again"

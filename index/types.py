@@ -1,7 +1,9 @@
 """The few types the knowledge base is built from.
 
-A `Document` is one cleaned article; a `Passage` is a span of a document's cleaned text with
-the character offsets that let anyone check a quote against its source.
+A `Document` is one cleaned article with its `ArticleMeta`; a `Chunk` is the retrieval unit cut
+from it; a `StoredDocument` is what a reader finds committed; a `Passage` is a span of a
+document's cleaned text with the character offsets that let anyone check a quote against its
+source.
 """
 
 from __future__ import annotations
@@ -10,9 +12,47 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from index.errors import NewsbotError, SourceError, StoreError
+from collections.abc import Mapping
+from typing import ClassVar
 
-KnowledgeBaseError = NewsbotError  # TEMPORARY alias while bot/telegram moves; removed below
+from index.errors import SourceError
+
+
+@dataclass(frozen=True)
+class ArticleMeta:
+    """What an article says about itself; the one declaration shared by documents, stored
+    documents, passages and citations, so the copies cannot drift."""
+
+    title: str | None = None
+    outlet: str | None = None
+    author: str | None = None
+    published: str | None = None  # ISO date, YYYY-MM-DD
+    url: str | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = ("title", "outlet", "author", "published", "url")
+
+    def to_json(self) -> dict[str, str | None]:
+        return {k: getattr(self, k) for k in self.FIELDS}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> ArticleMeta:
+        """From a stored record or JSON object; empty strings count as missing."""
+        return cls(**{k: (str(data[k]) if data.get(k) not in (None, "") else None)
+                      for k in cls.FIELDS})
+
+    @property
+    def pub_day(self) -> int:
+        return day_number(self.published)
+
+    def label(self, source: str) -> str:
+        """How a person recognises the article: outlet and title (or the source), then date."""
+        parts = [f"{self.outlet}: {self.title}" if self.outlet and self.title
+                 else self.outlet or self.title or source]
+        if self.author and not self.outlet:
+            parts.append(f"by {self.author}")
+        if self.published:
+            parts.append(self.published)
+        return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -21,20 +61,47 @@ class Document:
 
     source: str
     text: str
-    title: str | None = None
-    outlet: str | None = None
-    author: str | None = None
-    published: str | None = None  # ISO date, YYYY-MM-DD
-    url: str | None = None
+    meta: ArticleMeta = ArticleMeta()
 
     @property
     def content_hash(self) -> str:
         """Hash of everything that is stored, so a metadata edit also counts as a change."""
         h = hashlib.sha256()
-        for part in (self.text, self.title, self.outlet, self.author, self.published, self.url):
+        for part in (self.text, *(self.meta.to_json().values())):
             h.update((part or "").encode("utf-8"))
             h.update(b"\x00")
         return h.hexdigest()
+
+    @property
+    def generation(self) -> str:
+        """The version tag of everything stored for this content (see index/store.py)."""
+        return self.content_hash[:16]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of one document; `sentences` are absolute offsets inside it."""
+
+    source: str
+    index: int
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]
+
+
+@dataclass
+class StoredDocument:
+    """A committed document as readers see it: metadata and chunk layout, not the text."""
+
+    source: str
+    generation: str
+    meta: ArticleMeta
+    chunks: list[tuple[int, int, list[tuple[int, int]]]] = field(default_factory=list)
+
+    @property
+    def pub_day(self) -> int:
+        return self.meta.pub_day
 
 
 @dataclass
@@ -46,19 +113,13 @@ class Passage:
     start: int
     end: int
     score: float
-    title: str | None = None
-    outlet: str | None = None
-    author: str | None = None
-    published: str | None = None
-    url: str | None = None
+    meta: ArticleMeta = ArticleMeta()
     also: list[Passage] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
             "source": self.source,
-            "title": self.title,
-            "outlet": self.outlet,
-            "published": self.published,
+            **self.meta.to_json(),
             "text": self.text,
             "start": self.start,
             "end": self.end,
@@ -103,6 +164,16 @@ class IndexReport:
             "chunks_written": self.chunks_written,
             "seconds": round(self.seconds, 3),
         }
+
+
+def day_number(iso: str | None) -> int:
+    """Days since 1970-01-01, or -1: Chroma filters numbers, not date strings."""
+    if not iso:
+        return -1
+    try:
+        return date.fromisoformat(iso[:10]).toordinal() - date(1970, 1, 1).toordinal()
+    except ValueError:
+        return -1
 
 
 def parse_iso_date(value: object) -> str | None:

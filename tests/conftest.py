@@ -75,9 +75,9 @@ class MemoEncoder:
 def _shared_encoder() -> Iterator[None]:
     """Every Newsbot in the test process shares one memoising MiniLM (see bot.service)."""
     from bot import service
-    from index.embedding import MiniLM
+    from index.embedding import EncoderOptions, MiniLM
 
-    key = ("minilm",)
+    key = EncoderOptions()
     before = service._ENCODERS.get(key)
     service._ENCODERS[key] = MemoEncoder(MiniLM())  # type: ignore[assignment]
     yield
@@ -85,6 +85,20 @@ def _shared_encoder() -> Iterator[None]:
         service._ENCODERS.pop(key, None)
     else:
         service._ENCODERS[key] = before
+
+
+@pytest.fixture(autouse=True)
+def _strict_citations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A quote that is not verbatim is a bug: in tests it raises instead of being dropped."""
+    from bot import citations
+
+    monkeypatch.setattr(citations, "STRICT", True)
+
+
+def stored_texts(bot: Newsbot) -> dict[str, str]:
+    """Every committed document's cleaned text, read from the store itself."""
+    store = bot.store
+    return {s: t for s, (_, t) in store.documents_with_text(sorted(store.documents())).items()}
 
 
 def make_settings(data_dir: Path, **kw: object) -> Settings:

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from conftest import stored_texts
 from bot.answer import REFUSAL
 from bot.errors import QuestionError
 from bot.memory import Conversation
@@ -22,11 +23,11 @@ UNANSWERABLE = [
 
 
 def _check_citations(bot: Newsbot, ans) -> None:
-    docs = bot.store.documents(with_text=True)
+    docs = stored_texts(bot)
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", ans.text)}
     assert markers == {c.n for c in ans.citations}
     for c in ans.citations:
-        assert docs[c.source].text[c.start : c.end] == c.quote
+        assert docs[c.source][c.start : c.end] == c.quote
 
 
 def test_the_readme_question(sample_bot: Newsbot) -> None:

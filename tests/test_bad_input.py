@@ -23,7 +23,7 @@ from bot.errors import QuestionError
 from bot.service import Newsbot
 from index.store import CHUNKS, SENTENCES
 
-from conftest import ROOT
+from conftest import ROOT, stored_texts
 
 GOOD = (
     "Velmora harbour reopens after storm repairs\n\n"
@@ -136,11 +136,11 @@ def test_html_full_of_scripts_and_styles_is_indexed_without_them(base: Newsbot, 
     (folder / "ferry.html").write_text(SCRIPTS_AROUND_TEXT)
     report = base.index([folder])
     assert report.added == ["ferry.html"]
-    doc = base.store.document("ferry.html")
-    assert doc is not None and doc.title == "Quindar ferry timetable changes"
-    assert "every twenty minutes" in (doc.text or "") and "Night crossings" in (doc.text or "")
+    doc, text = base.store.documents_with_text(["ferry.html"])["ferry.html"]
+    assert doc.meta.title == "Quindar ferry timetable changes"
+    assert "every twenty minutes" in text and "Night crossings" in text
     for junk in ("zorb", "alert(", "console.log", "color:", "{", "enable JavaScript"):
-        assert junk not in (doc.text or "")
+        assert junk not in text
     assert all("zorb" not in p.text for p in base.searcher.search("zorbscript zorbalert", k=5))
 
 
@@ -252,9 +252,9 @@ QUESTIONS = {
 def test_odd_questions_are_answered_or_declined_never_broken(sample_bot: Newsbot, case: str) -> None:
     before = state(sample_bot)
     ans = sample_bot.answerer.answer(QUESTIONS[case])
-    docs = sample_bot.store.documents(with_text=True)
+    docs = stored_texts(sample_bot)
     for c in ans.citations:
-        assert docs[c.source].text[c.start : c.end] == c.quote
+        assert docs[c.source][c.start : c.end] == c.quote
     assert ans.refused == (not ans.citations)
     for payload in ("onerror", "<script", "DROP TABLE", "javascript:", "$ne", "\x1b", "\x00"):
         assert payload not in ans.text  # answers are quotes of articles, never of the question

@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.benchmark import _first, _metrics, eval_bench
+from bot.evaluation.realtimeqa import eval_bench, first_rank, metrics
 from bot.service import Newsbot
 
 from conftest import make_settings
 
 
 def test_metrics() -> None:
-    m = _metrics([1, 3, None, 11])
+    m = metrics([1, 3, None, 11])
     assert m["hits@1"] == 0.25 and m["hits@5"] == 0.5 and m["hits@10"] == 0.5
     assert m["mrr@10"] == round((1 + 1 / 3) / 4, 4) and m["n"] == 4
-    assert _first(["a", "b", "c"], {"c"}) == 3 and _first(["a"], {"z"}) is None
+    assert first_rank(["a", "b", "c"], {"c"}) == 3 and first_rank(["a"], {"z"}) is None
 
 
 def test_bench_format_end_to_end(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_bench_format_end_to_end(tmp_path: Path) -> None:
         {"id": "q2", "question": "What did a Zorbland bakery win?", "gold_ids": ["d1"],
          "also_relevant_ids": ["g1"], "label_type": "silver_evidence_match", "question_date": "2024-03-10"},
     ]
-    result = eval_bench(settings, questions)
+    result = eval_bench(Newsbot(settings), questions)
     s = result["summary"]
     assert s["strict"]["hits@1"] == 1.0 and s["strict"]["n"] == 2, result["questions"]
     assert s["strict_exact_url"]["n"] == 1 and s["lenient_silver_evidence_match"]["n"] == 1

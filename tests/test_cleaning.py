@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -21,16 +20,16 @@ def docs() -> dict[str, object]:
 
 
 def test_titles_dates_and_bylines(docs: dict) -> None:
-    assert docs["000"].title == "Kremlin Declares US Ceasefire Proposal Offers ‘Nothing’ for Russia"
-    assert docs["001"].title is None  # it opens with the lead paragraph, not a headline
+    assert docs["000"].meta.title == "Kremlin Declares US Ceasefire Proposal Offers ‘Nothing’ for Russia"
+    assert docs["001"].meta.title is None  # it opens with the lead paragraph, not a headline
     # 002 opens with a run of category tags, which is neither title nor text.
-    assert docs["002"].title.startswith("Putin adviser says ceasefire gives nothing to Russia")
+    assert docs["002"].meta.title.startswith("Putin adviser says ceasefire gives nothing to Russia")
     assert "DefenseFeatured" not in docs["002"].text
     # 004 opens with an inline date before its title.
-    assert docs["004"].published == "2025-03-13"
-    assert docs["004"].title.startswith("Kremlin aide dismisses short-term ceasefire")
+    assert docs["004"].meta.published == "2025-03-13"
+    assert docs["004"].meta.title.startswith("Kremlin aide dismisses short-term ceasefire")
     assert not docs["004"].text.lstrip().startswith("date")
-    assert docs["004"].author == "Asher McShane"
+    assert docs["004"].meta.author == "Asher McShane"
 
 
 @pytest.mark.parametrize("phrase", FURNITURE)
@@ -47,7 +46,7 @@ def test_article_text_is_kept(docs: dict) -> None:
 def test_front_matter_supplies_what_the_text_lacks() -> None:
     raw = "---\ntitle: A headline\noutlet: The Paper\nurl: https://x.example/a\npublished: 2025-03-12\n---\nBody text here. More."
     d = document_from_text("a.md", raw)
-    assert (d.title, d.outlet, d.url, d.published) == ("A headline", "The Paper", "https://x.example/a", "2025-03-12")
+    assert (d.meta.title, d.meta.outlet, d.meta.url, d.meta.published) == ("A headline", "The Paper", "https://x.example/a", "2025-03-12")
     assert d.text.startswith("Body text here.")
 
 
@@ -60,7 +59,7 @@ def test_html_drops_scripts_styles_and_navigation() -> None:
     assert "alert" not in text and "color:red" not in text and "Home | World" not in text
     assert "First paragraph & more." in text and "©" not in text
     d = document_from_text("x.html", html, html=True)
-    assert d.title == "Big news today" and d.outlet == "Outlet" and d.published == "2025-03-13"
+    assert d.meta.title == "Big news today" and d.meta.outlet == "Outlet" and d.meta.published == "2025-03-13"
 
 
 def test_cleaning_is_stable_on_clean_text() -> None:

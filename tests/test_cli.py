@@ -71,7 +71,7 @@ def test_sources_json(sample_index: Path) -> None:
     out = run(sample_index, "sources", "--json")
     rows = [json.loads(x) for x in out.stdout.splitlines()]
     assert len(rows) == 5
-    assert all(set(r) == {"source", "title", "outlet", "published", "chunks"} for r in rows)
+    assert all(set(r) == {"source", "title", "outlet", "author", "published", "url", "chunks"} for r in rows)
     assert all(r["chunks"] > 0 for r in rows)
 
 

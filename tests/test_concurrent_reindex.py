@@ -13,7 +13,7 @@ from pathlib import Path
 from bot.service import Newsbot
 from bot.settings import Settings
 
-from conftest import SAMPLES
+from conftest import SAMPLES, stored_texts
 
 QUESTIONS = [
     "What did Yuri Ushakov say the ceasefire would give Ukraine?",
@@ -51,9 +51,9 @@ def test_answers_stay_consistent_while_the_index_changes(
     versions: dict[str, list[str]] = {}
 
     def record() -> None:
-        for source, d in writer.store.documents(with_text=True).items():
-            if d.text not in versions.setdefault(source, []):
-                versions[source].append(d.text or "")
+        for source, text in stored_texts(writer).items():
+            if text not in versions.setdefault(source, []):
+                versions[source].append(text)
 
     record()
     answers: list[tuple[str, object]] = []

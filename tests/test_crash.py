@@ -28,7 +28,7 @@ from bot.service import Newsbot
 from bot.settings import Settings
 from index.store import CHUNKS, DOCS, SENTENCES, _doc_key
 
-from conftest import ROOT, SAMPLES
+from conftest import ROOT, SAMPLES, stored_texts
 
 N_SYNTHETIC = 60
 SYLLABLES = ["ka", "lo", "ve", "mi", "dra", "qu", "zen", "tor", "bel", "nis", "os", "ur", "fa", "gri"]
@@ -146,7 +146,7 @@ def check_consistent(settings: Settings, question: str) -> dict[str, set[str]]:
     """What readers see after a crash is exactly the committed documents."""
     bot = Newsbot(settings)
     try:
-        docs = bot.store.documents(with_text=True)
+        docs = bot.store.documents()
         chunks, sentences = _vectors(bot, CHUNKS), _vectors(bot, SENTENCES)
         for source, d in docs.items():
             key, gen = _doc_key(source), d.generation
@@ -157,12 +157,12 @@ def check_consistent(settings: Settings, question: str) -> dict[str, set[str]]:
             assert mine == want, source
         # Searches and answers are made of committed text only (orphans are never served).
         if docs:
+            texts = stored_texts(bot)
             for p in bot.searcher.search(question, k=10):
-                d = docs[p.source]
-                assert d.text[p.start : p.end] == p.text
+                assert texts[p.source][p.start : p.end] == p.text
             ans = bot.answerer.answer(question)
             for c in ans.citations:
-                assert docs[c.source].text[c.start : c.end] == c.quote
+                assert texts[c.source][c.start : c.end] == c.quote
         return {
             "docs": set(docs),
             "chunks": {rid for rid, _ in chunks},
@@ -209,7 +209,7 @@ def test_kill_9_while_indexing_then_resume(
             ans = reader.answerer.answer(question)
             snap = reader.searcher.snapshot()
             for c in ans.citations:
-                assert snap.documents[c.source].text[c.start : c.end] == c.quote
+                assert snap.text(c.source)[c.start : c.end] == c.quote
 
     # Start-up, the middle of writing a batch, the middle of embedding one. The server variant
     # keeps the one kill that matters most (mid-writes): each run costs seconds of embedding.
@@ -254,7 +254,7 @@ def test_kill_9_while_indexing_then_resume(
         bot.searcher.check_every = 0
         ans = bot.answerer.answer(f"When did the harbour of {names[5]} reopen?")
         assert not ans.refused and any(names[5] in c.quote for c in ans.citations)
-        assert len(bot.searcher.snapshot().documents) == total
+        assert len(bot.searcher.snapshot()) == total
         bot.close()
 
 
@@ -286,6 +286,6 @@ def test_an_interrupted_run_is_announced_to_readers(
     assert not report.changed and len(report.unchanged) == 12
     assert writer.store.version() != version
     reader.searcher.check_every = 0
-    assert len(reader.searcher.snapshot().documents) == 12
+    assert len(reader.searcher.snapshot()) == 12
     writer.close()
     reader.close()

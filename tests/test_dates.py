@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -62,4 +61,4 @@ def test_answer_says_what_date_it_speaks_as_of(dated: Newsbot) -> None:
     ans = dated.answerer.answer("Did the Zorbland lighthouse keepers end their strike recently?", as_of=date(2024, 3, 10))
     assert not ans.refused
     assert ans.as_of and ans.as_of <= "2024-03-10"
-    assert all(c.published and c.published <= "2024-03-10" for c in ans.citations)
+    assert all(c.meta.published and c.meta.published <= "2024-03-10" for c in ans.citations)

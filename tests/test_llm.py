@@ -19,16 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, make_settings
+from conftest import ROOT, make_settings, stored_texts
 from standins.openai_api import FakeOpenAIServer
 
 from bot.answer import REFUSAL, Answer
 from bot.evidence import gather
-from bot.answering import LLMFailure
+from bot.answer import LLMFailure
 from bot.errors import NewsbotError, PromptError
-from bot.llm import LLMWriter, check_answer, neutralise
+from bot.llm.grounding import check_answer
+from bot.llm.passages import neutralise
 from bot.memory import Conversation
-from bot.service import Newsbot
+from bot.service import Newsbot, make_writer
 from index.chunking import sentence_spans
 from index.lexical import terms
 from index.types import Passage
@@ -131,11 +132,11 @@ def retrieved(bot: Newsbot, question: str) -> list[Passage]:
 def assert_checked(bot: Newsbot, ans: Answer, question: str) -> None:
     """Every quote verbatim at its offsets, inside a retrieved passage; markers all resolve."""
     assert ans.citations and not ans.refused
-    docs = bot.store.documents(with_text=True)
+    docs = stored_texts(bot)
     allowed = retrieved(bot, question)
     assert [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
     for c in ans.citations:
-        assert c.quote == (docs[c.source].text or "")[c.start : c.end]
+        assert c.quote == docs[c.source][c.start : c.end]
         assert any(p.source == c.source and p.start <= c.start and c.end <= p.end
                    for p in allowed), c
     used = {int(n) for n in MARKER.findall(ans.text)}
@@ -462,7 +463,7 @@ def test_bad_prompt_fails_at_start(
     settings = make_settings(tmp_path / "data", llm_base_url="http://127.0.0.1:9/v1",
                              llm_model="m", prompts_dir=prompts)
     with pytest.raises(PromptError) as info:
-        LLMWriter.from_settings(settings)
+        make_writer(settings)
     assert isinstance(info.value, NewsbotError)  # printed on one line by the CLI
     assert file in str(info.value) and words in str(info.value)
 
@@ -474,18 +475,18 @@ def test_missing_prompt_file_fails_at_start(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data", llm_base_url="http://127.0.0.1:9/v1",
                              llm_model="m", prompts_dir=prompts)
     with pytest.raises(PromptError, match="condense.txt"):
-        LLMWriter.from_settings(settings)
+        make_writer(settings)
 
 
 def test_shipped_prompts_load(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, llm_base_url="http://127.0.0.1:9/v1", llm_model="m")
-    writer = LLMWriter.from_settings(settings)
+    writer = make_writer(settings)
     assert "{passages}" in writer.prompts.answer
 
 
 def test_llm_module_does_not_import_llama_index() -> None:
     """The extractive path must not pay llama-index's import time."""
-    code = "import sys, bot.llm, bot.service; print('llama_index.core' in sys.modules)"
+    code = "import sys, bot.llm.writer, bot.service; print('llama_index.core' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, timeout=60, check=True)
     assert out.stdout.strip() == "False"

@@ -209,9 +209,9 @@ def test_newsbot_lock_modes(index_copy: Path, tmp_path: Path) -> None:
     assert reader.holds == "shared" and DataDirLock.of(index_copy).mode == "shared"
     other = Holder("dir", "shared", index_copy)  # another reader process is welcome
     other.release()
-    bot = Newsbot(settings)
-    bot.hold_exclusive("newsbot telegram")
-    bot.hold_exclusive("newsbot telegram")  # idempotent
+    bot = Newsbot(settings, lock="exclusive", purpose="newsbot telegram")
+    bot.hold()
+    bot.hold()  # idempotent
     assert bot.holds == "exclusive" and DataDirLock.of(index_copy).mode == "exclusive"
     outsider = subprocess.run(
         [sys.executable, "-c", HOLD, "dir", "shared", str(index_copy)], cwd=ROOT,
@@ -236,8 +236,8 @@ def test_a_server_needs_no_folder_lock(chroma_server, tmp_path: Path) -> None:
 
     holder = Holder("dir", "exclusive", tmp_path / "data")  # irrelevant with a server
     try:
-        bot = Newsbot(server_settings(chroma_server, tmp_path / "data"), lock="shared")
-        bot.hold_exclusive()
+        bot = Newsbot(server_settings(chroma_server, tmp_path / "data"), lock="exclusive")
+        bot.hold()
         assert bot.holds is None and bot.sources() == []
         bot.close()
     finally:

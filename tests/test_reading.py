@@ -61,6 +61,6 @@ def test_jsonl_bad_lines_are_reported_by_number(tmp_path: Path) -> None:
     items = list(iter_sources([path]))
     docs = {i.source: i for i in items if isinstance(i, Document)}
     assert set(docs) == {"a1", "a3"}
-    assert docs["a1"].outlet == "cnn.com" and docs["a1"].published == "2024-05-01"
-    assert docs["a3"].author == "Jo" and docs["a3"].url == "https://w/3"
+    assert docs["a1"].meta.outlet == "cnn.com" and docs["a1"].meta.published == "2024-05-01"
+    assert docs["a3"].meta.author == "Jo" and docs["a3"].meta.url == "https://w/3"
     assert set(_errors(items)) == {"export.jsonl:2", "export.jsonl:3", "export.jsonl:4"}

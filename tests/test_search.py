@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from conftest import stored_texts
 from bot.service import Newsbot
 
 
@@ -14,11 +15,11 @@ def test_retrieval_finds_the_passage(sample_bot: Newsbot) -> None:
 
 
 def test_every_passage_is_a_verbatim_span(sample_bot: Newsbot) -> None:
-    docs = sample_bot.store.documents(with_text=True)
+    docs = stored_texts(sample_bot)
     for p in sample_bot.searcher.search("Ushakov temporary respite Ukrainian military", k=8):
-        assert docs[p.source].text[p.start : p.end] == p.text
+        assert docs[p.source][p.start : p.end] == p.text
         for also in p.also:
-            assert docs[also.source].text[also.start : also.end] == also.text
+            assert docs[also.source][also.start : also.end] == also.text
 
 
 def test_near_duplicates_from_other_outlets_are_collapsed(sample_bot: Newsbot) -> None:
@@ -57,9 +58,10 @@ def test_a_reload_rereads_only_the_changed_article(samples, sample_index, tmp_pa
     bot.index([samples])
     after = bot.searcher.snapshot()
     assert after is not before
-    for source, doc in after.documents.items():
+    for source in stored_texts(bot):
+        doc = after.document(source)
         if source == target.name:
-            assert "Zorbland envoy" in (doc.text or "") and doc is not before.documents[source]
+            assert "Zorbland envoy" in after.text(source) and doc is not before.document(source)
         else:
-            assert doc is before.documents[source]  # reused, not read again
+            assert doc is before.document(source)  # reused, not read again
     assert bot.searcher.search("Zorbland envoy", k=1)[0].source == target.name

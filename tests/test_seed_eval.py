@@ -16,7 +16,7 @@ def result(sample_index):  # type: ignore[no-untyped-def]
         pytest.fail(f"{SEED} is missing: the shared/ folder must sit beside the project")
     from conftest import make_settings
 
-    return eval_seed(make_settings(sample_index), load_questions(SEED))
+    return eval_seed(Newsbot(make_settings(sample_index)), load_questions(SEED))
 
 
 def test_every_answerable_question_cites_gold_and_holds_the_facts(result) -> None:  # type: ignore[no-untyped-def]

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.service import Newsbot, chroma_headers
+from bot.service import Newsbot
 from bot.settings import Settings
-from index.store import CHUNKS
+from index.store import CHUNKS, ChromaTarget
 from index.errors import StoreError
 
 from chroma_server import ChromaServer, serving
-from conftest import ROOT, SAMPLES, make_settings, server_settings
+from conftest import ROOT, SAMPLES, make_settings, server_settings, stored_texts
 
 QUESTION = "What did Yuri Ushakov say the ceasefire would give Ukraine?"
 
@@ -49,9 +49,9 @@ def test_everything_works_over_http_without_local_files(sample_bot: Newsbot, tmp
     assert not any(data.glob("**/chroma.sqlite3"))
     ans = sample_bot.answerer.answer(QUESTION)
     assert not ans.refused and len({c.source for c in ans.citations}) >= 2
-    docs = sample_bot.store.documents(with_text=True)
+    docs = stored_texts(sample_bot)
     for c in ans.citations:
-        assert docs[c.source].text[c.start : c.end] == c.quote
+        assert docs[c.source][c.start : c.end] == c.quote
     hits = sample_bot.searcher.retrieve("Gerasimov 86% of the territory in Kursk").hits
     assert any(h.bm25 is not None for h in hits[:3])  # the lexical side is there
     # Another "machine" (its own empty data folder) sees exactly the same index and ranking.
@@ -151,11 +151,11 @@ def test_a_cap_on_dense_chunks_writes_consistent_vectors(
 
 def test_auth_headers() -> None:
     s = make_settings(Path("x"), chroma_host="h", chroma_auth_token="tok")
-    assert chroma_headers(s) == {"Authorization": "Bearer tok"}
+    assert s.chroma_target().headers == {"Authorization": "Bearer tok"}
     s = make_settings(Path("x"), chroma_host="h", chroma_auth_token="tok",
                       chroma_auth_header="X-Chroma-Token")
-    assert chroma_headers(s) == {"X-Chroma-Token": "tok"}
-    assert chroma_headers(make_settings(Path("x"))) == {}
+    assert s.chroma_target().headers == {"X-Chroma-Token": "tok"}
+    assert make_settings(Path("x")).chroma_target() is None  # the embedded store
 
 
 def test_two_writers_on_one_server_are_refused(chroma_server: ChromaServer, tmp_path: Path) -> None:
@@ -218,7 +218,7 @@ def test_a_server_that_never_answers_is_an_error_not_a_hang() -> None:
     try:
         t0 = time.monotonic()
         with pytest.raises(StoreError, match=f"127.0.0.1:{port}"):
-            Store.open_remote("127.0.0.1", port, MiniLM(), timeout=1.0)
+            Store.open_remote(ChromaTarget("127.0.0.1", port, timeout=1.0), MiniLM())
         assert time.monotonic() - t0 < 5
     finally:
         stop.set()

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from conftest import make_settings
-from index.types import StoreError
+from index.errors import StoreError
 from standins.telegram_api import BOT_ID, BOT_USERNAME, TEST_TOKEN, FakeTelegramServer
 from telegram.ext import Application
 
@@ -249,7 +249,7 @@ async def test_other_messages_commands_and_bad_questions(
         sources = (await ask(tg, USER, "/sources"))["text"]
         assert "5 indexed articles" in sources and "004_2cb94cc94e0603c2.txt" in sources
         for doc in shared_bot.sources():
-            assert esc(doc.title or "(untitled)") in sources and (doc.published or "no date") in sources
+            assert esc(doc.meta.title or "(untitled)") in sources and (doc.meta.published or "no date") in sources
         assert (await ask(tg, USER, "/start"))["text"] == helptext
 
 

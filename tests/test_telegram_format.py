@@ -7,8 +7,9 @@ import html
 import re
 
 from conftest import SAMPLES
-from index.store import StoredDocument
-from index.types import IndexReport, SourceError
+
+from index.errors import SourceError
+from index.types import ArticleMeta, IndexReport, StoredDocument
 from standins.telegram_api import _check_html
 
 from bot.answer import REFUSAL, Answer, Citation
@@ -37,7 +38,8 @@ def valid(part: str) -> str:
 
 
 def cite(n: int, quote: str, **kw: object) -> Citation:
-    return Citation(n=n, source=f"s{n}.txt", quote=quote, start=0, end=len(quote), **kw)  # type: ignore[arg-type]
+    return Citation(n=n, source=f"s{n}.txt", quote=quote, start=0, end=len(quote),
+                    meta=ArticleMeta(**kw))  # type: ignore[arg-type]
 
 
 def test_answer_has_markers_sources_links_and_escaped_quotes() -> None:
@@ -131,8 +133,9 @@ def test_plain_fallback_strips_tags_unescapes_and_keeps_links() -> None:
 
 
 def test_sources_and_reports_render_valid_html() -> None:
-    docs = [StoredDocument(source=f"{i:03d}_<x>.txt", generation="g", title=f"Title & {i}",
-                           outlet="Outlet", author=None, published="2025-03-13", url=None)
+    docs = [StoredDocument(source=f"{i:03d}_<x>.txt", generation="g",
+                           meta=ArticleMeta(title=f"Title & {i}", outlet="Outlet",
+                                            published="2025-03-13"))
             for i in range(300)]
     parts = pack(sources_units(docs))
     assert len(parts) > 1

@@ -14,10 +14,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from index.store import StoredDocument
-from index.types import IndexReport
+from index.types import IndexReport, StoredDocument
 
-from bot.answer import Answer, Citation
+from bot.answer import Answer
+from bot.citations import Citation
 
 TELEGRAM_LIMIT = 4096
 ELLIPSIS = "…"
@@ -97,8 +97,8 @@ def _clip(text: str, limit: int) -> str:
 def citation_unit(c: Citation, heading: str = "") -> Unit:
     """`[n] Outlet: Title, date` (a link when the article has a web url), then the quote."""
     label = esc(_clip(c.label, _LABEL_MAX))
-    if _is_web_url(c.url):
-        label = f'<a href="{html.escape(c.url or "", quote=True)}">{label}</a>'
+    if _is_web_url(c.meta.url):
+        label = f'<a href="{html.escape(c.meta.url or "", quote=True)}">{label}</a>'
     head = f"{heading}<b>[{c.n}]</b> {label}\n"
     return Unit(head=head, body=c.quote, open="<blockquote expandable>", close="</blockquote>")
 
@@ -129,10 +129,10 @@ def sources_units(docs: list[StoredDocument]) -> list[Unit]:
         return [Unit(body="No articles are indexed yet.", splittable=True)]
     units = [Unit(head=f"<b>{len(docs)} indexed article{'s' if len(docs) != 1 else ''}</b>")]
     for i, d in enumerate(docs, 1):
-        title = esc(_clip(d.title or "(untitled)", _LABEL_MAX))
-        if _is_web_url(d.url):
-            title = f'<a href="{html.escape(d.url or "", quote=True)}">{title}</a>'
-        meta = ", ".join(esc(x) for x in (d.outlet, d.published or "no date") if x)
+        title = esc(_clip(d.meta.title or "(untitled)", _LABEL_MAX))
+        if _is_web_url(d.meta.url):
+            title = f'<a href="{html.escape(d.meta.url or "", quote=True)}">{title}</a>'
+        meta = ", ".join(esc(x) for x in (d.meta.outlet, d.meta.published or "no date") if x)
         units.append(Unit(head=f"{i}. {title}\n{meta} · <code>{esc(_clip(d.source, _LABEL_MAX))}</code>"))
     return units
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 import statistics
 import time
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.evaluation import _percentile
-from bot.settings import Settings
+from bot.evaluation.stats import percentile
+
+if TYPE_CHECKING:
+    from bot.service import Newsbot
 
 KS = (1, 5, 10)
 
 
-def _metrics(ranks: list[int | None]) -> dict[str, float]:
+def metrics(ranks: list[int | None]) -> dict[str, float]:
     """ranks: 1-based rank of the first relevant article, None when not in the top 10."""
     n = len(ranks) or 1
     out = {f"hits@{k}": round(sum(1 for r in ranks if r is not None and r <= k) / n, 4) for k in KS}
@@ -26,17 +28,15 @@ def _metrics(ranks: list[int | None]) -> dict[str, float]:
     return out
 
 
-def _first(ranked: list[str], relevant: set[str]) -> int | None:
+def first_rank(ranked: list[str], relevant: set[str]) -> int | None:
     for i, src in enumerate(ranked[:10], 1):
         if src in relevant:
             return i
     return None
 
 
-def eval_bench(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    from bot.service import Newsbot
-
-    searcher = Newsbot(settings).searcher
+def eval_bench(bot: Newsbot, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    searcher = bot.searcher
     searcher.snapshot()
     searcher.rank_articles("warm up", as_of=None)
     per_q = []
@@ -51,18 +51,18 @@ def eval_bench(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]
         per_q.append({
             "id": q.get("id"),
             "label_type": q.get("label_type"),
-            "strict_rank": _first(ranked, gold),
-            "lenient_rank": _first(ranked, lenient),
+            "strict_rank": first_rank(ranked, gold),
+            "lenient_rank": first_rank(ranked, lenient),
             "top": ranked[:3],
         })
     summary: dict[str, Any] = {
-        "strict": _metrics([v["strict_rank"] for v in per_q]),
-        "lenient": _metrics([v["lenient_rank"] for v in per_q]),
+        "strict": metrics([v["strict_rank"] for v in per_q]),
+        "lenient": metrics([v["lenient_rank"] for v in per_q]),
     }
     for label in sorted({v["label_type"] for v in per_q if v["label_type"]}):
         sub = [v for v in per_q if v["label_type"] == label]
-        summary[f"strict_{label}"] = _metrics([v["strict_rank"] for v in sub])
-        summary[f"lenient_{label}"] = _metrics([v["lenient_rank"] for v in sub])
+        summary[f"strict_{label}"] = metrics([v["strict_rank"] for v in sub])
+        summary[f"lenient_{label}"] = metrics([v["lenient_rank"] for v in sub])
     summary["latency_ms_p50"] = round(statistics.median(lat), 2) if lat else None
-    summary["latency_ms_p95"] = round(_percentile(lat, 95), 2)
+    summary["latency_ms_p95"] = round(percentile(lat, 95), 2)
     return {"format": "bench", "summary": summary, "questions": per_q}

@@ -1,43 +1,21 @@
-"""`newsbot eval`: answer quality on the seed format, retrieval quality on the bench format.
+"""Answer quality on the seed format (`gold_sources`, `must_include`, `min_sources`).
 
-Seed format (`gold_sources`, `must_include`): each question is answered and judged the way
-`../shared/README.md` defines "answered well". Bench format (`gold_ids`): articles are ranked
-for each question as of its `question_date`, and Hits@k / MRR@10 are reported.
+Each question is answered through `Answerer.answer`, the path every user gets, and judged the
+way `../shared/README.md` defines "answered well".
 """
 
 from __future__ import annotations
 
-import json
 import statistics
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.answer import Answer
-from bot.settings import Settings
+from bot.evaluation.stats import percentile
 
-
-def _percentile(values: list[float], p: float) -> float:
-    if not values:
-        return 0.0
-    xs = sorted(values)
-    k = max(0, min(len(xs) - 1, round(p / 100 * (len(xs) - 1))))
-    return xs[k]
-
-
-def load_questions(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not JSON ({exc.msg})") from None
-    return rows[:limit] if limit else rows
+if TYPE_CHECKING:
+    from bot.service import Newsbot
 
 
 def judge_seed(q: dict[str, Any], ans: Answer, texts: dict[str, str]) -> dict[str, Any]:
@@ -90,20 +68,22 @@ def summarise_seed(verdicts: list[dict[str, Any]]) -> dict[str, Any]:
         if n_cites else None,
         "quotes_verified": sum(v["quotes_verified"] for v in verdicts),
         "latency_ms_p50": round(statistics.median(lat), 2) if lat else None,
-        "latency_ms_p95": round(_percentile(lat, 95), 2),
+        "latency_ms_p95": round(percentile(lat, 95), 2),
     }
 
 
 def answer_all(
-    bot: Any, rows: list[dict[str, Any]], annotate: Callable[[dict[str, Any], Answer], None] | None = None
+    bot: Newsbot, rows: list[dict[str, Any]],
+    annotate: Callable[[dict[str, Any], Answer], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Answer every seed question with `bot` (a Newsbot) and judge it; `annotate` may add fields."""
+    """Answer every seed question with `bot` and judge it; `annotate` may add fields."""
     answerer = bot.answerer
-    texts = {s: d.text or "" for s, d in bot.store.documents(with_text=True).items()}
+    snap = answerer.searcher.snapshot()
     verdicts = []
     for q in rows:
         t0 = time.perf_counter()
         ans = answerer.answer(q["question"])
+        texts = {c.source: snap.text(c.source) for c in ans.citations}
         v = judge_seed(q, ans, texts)
         v["ms"] = round((time.perf_counter() - t0) * 1000, 2)
         if annotate:
@@ -112,35 +92,9 @@ def answer_all(
     return verdicts
 
 
-def eval_seed(settings: Settings, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    from bot.service import Newsbot
-
-    bot = Newsbot(settings)
+def eval_seed(bot: Newsbot, rows: list[dict[str, Any]]) -> dict[str, Any]:
     bot.answerer.answer("warm up", as_of=None)
     verdicts = answer_all(bot, rows)
     return {"format": "seed", "summary": summarise_seed(verdicts), "questions": verdicts}
-
-
-def run_eval(settings: Settings, path: Path, *, as_json: bool = False, limit: int | None = None) -> int:
-    rows = load_questions(path, limit)
-    if not rows:
-        print(f"newsbot: {path} holds no questions", file=sys.stderr)
-        return 1
-    if "gold_ids" in rows[0]:
-        from bot.benchmark import eval_bench
-
-        result = eval_bench(settings, rows)
-    else:
-        result = eval_seed(settings, rows)
-    if as_json:
-        print(json.dumps(result, ensure_ascii=False))
-        return 0
-    if result["format"] == "seed":
-        for v in result["questions"]:
-            mark = "ok  " if v["good"] else "FAIL"
-            extra = "" if v["good"] else f"  missing={v['missing']} cited={v['cited']} refused={v['refused']}"
-            print(f"{mark} {v['id']:<6} {v['question'][:70]}{extra}")
-    print(json.dumps(result["summary"], indent=2))
-    return 0
 
 

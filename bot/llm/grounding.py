@@ -1,0 +1,381 @@
+"""The grounding check: the model's sentences reduced to what the passages support.
+
+The model only *proposes* sentences with [n] markers. Every sentence that survives is re-cited
+with verbatim sentences of the passage it names (numbered by the evidence's `CitationBook`, so
+`quote == text[start:end]` holds by construction); whatever cannot be tied to a retrieved
+passage is dropped, and an answer that loses too much raises `LLMFailure` so the extractive
+answer is shown instead.
+
+The check is lexical: a kept sentence shares most of its content words with the quoted
+sentence(s) of a passage the model was given, and every figure in it occurs in that passage.
+It cannot tell "accepted" from "rejected"; the verbatim quotes are what let a reader check.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from index.chunking import sentence_spans
+from index.lexical import overlap, shingles, terms
+from index.types import Passage
+
+from bot.answer import LLMFailure
+from bot.citations import Citation
+from bot.evidence import Evidence
+
+log = logging.getLogger(__name__)
+
+FALLBACK = "showing quotes from the articles instead"
+# A [n] marker is kept when the passage's best sentences hold this share of the claim's
+# content words; the whole sentence must then be covered by its kept quotes at
+# MIN_SENTENCE_SUPPORT. Words count equally: in a small corpus idf ranks paraphrase verbs
+# ("insisted", "relayed") far above the names a claim is about.
+MIN_MARKER_SUPPORT = 0.5
+MIN_SENTENCE_SUPPORT = 0.6
+# An unmarked sentence is attached to a passage only on a clear lexical best match.
+REPAIR_SUPPORT = 0.7
+REPAIR_MARGIN = 0.15
+# A sentence needs this many distinct content words to be checkable ("HACKED." is not).
+MIN_CLAIM_TERMS = 2
+# A quote is the passage's best sentence, plus one more if it adds this share of the claim.
+MAX_QUOTE_SENTENCES = 2
+MIN_EXTRA_GAIN = 0.2
+# A duplicate outlet is cited when one of its sentences repeats the quote's words.
+DUPLICATE_OVERLAP = 0.5
+# At least this share of the answer's substantive sentences must survive.
+MIN_SURVIVING = 0.5
+# Pronouns, connectives, reporting verbs and words about the sources: how a model phrases a
+# claim, not what it claims.
+_PHRASING = """he she him her his them it we our you your me my another meanwhile however
+additionally further furthermore moreover while whereas added noted insisted mentioned
+explained described reported according article articles passage passages outlet outlets"""
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+
+
+_MARKER = re.compile(
+    r"\[\s*(?:(?:passages?|source|p)\s*)?(\d+(?:\s*(?:,|;|-|–|and)\s*(?:(?:passages?|p)\s*)?\d+)*)\s*\]",
+    re.I,
+)
+_ONLY_MARKERS = re.compile(rf"^(?:\s*{_MARKER.pattern})+\s*[.,;]?\s*", re.I)
+_THINK = re.compile(r"<think>.*?(?:</think>|$)", re.S | re.I)  # reasoning models' scratchpad
+_SOURCES_HEADING = re.compile(r"^\W*(sources|references|citations)\b\W*(?::.*)?$", re.I)
+_DECLINE = re.compile(
+    r"\b(do(es)?\s*n[o']t|cannot|can't|no)\b.{0,60}\b(answer|mention|say|contain|information|specify)",
+    re.I,
+)
+_TRAILING_PUNCT = re.compile(r"([.!?…]+[\"”’)]*)$")
+
+
+def marker_numbers(group: str) -> list[int]:
+    """'1, 3' -> [1, 3]; '2-4' -> [2, 3, 4] (short ranges only)."""
+    out: list[int] = []
+    for part in re.split(r"\s*(?:,|;|\band\b)\s*", group):
+        nums = [int(x) for x in re.findall(r"\d+", part)]
+        if len(nums) == 2 and re.search(r"[-–]", part) and 0 <= nums[1] - nums[0] <= 10:
+            out.extend(range(nums[0], nums[1] + 1))
+        else:
+            out.extend(nums)
+    return out
+
+
+@dataclass
+class Proposed:
+    """One sentence of the model's output, on the line it was written."""
+
+    line: int
+    text: str
+
+
+def split_sentences(raw: str) -> list[Proposed]:
+    """Sentences per line; markers the model put after a full stop go with the sentence before."""
+    body = _THINK.sub("", raw)
+    out: list[Proposed] = []
+    for i, line in enumerate(body.splitlines()):
+        if _SOURCES_HEADING.match(line.strip()) and out:
+            break  # a references list at the end is not part of the answer
+        for s, e in sentence_spans(line):
+            piece = line[s:e]
+            lead = _ONLY_MARKERS.match(piece)
+            if lead and out and out[-1].line == i and not _MARKER.search(out[-1].text):
+                out[-1].text += " " + lead.group(0).strip()
+                piece = piece[lead.end() :].strip()
+            if piece:
+                out.append(Proposed(i, piece))
+    return out
+
+
+@lru_cache(maxsize=1)
+def phrasing_terms() -> frozenset[str]:
+    return frozenset(terms(_PHRASING))
+
+
+def claim_terms(text: str) -> set[str]:
+    """The words a sentence claims something with (its markers already removed)."""
+    return set(terms(text)) - phrasing_terms()
+
+
+def numbers_in(text: str) -> set[str]:
+    """'1,100' and '1100' are the same figure; a number is the claim most worth checking."""
+    return {n.replace(",", "").lstrip("0") or "0" for n in _NUMBER.findall(text)}
+
+
+@dataclass
+class PassageFacts:
+    """One retrieved passage as the checker sees it: its sentences, words and figures."""
+
+    passage: Passage
+    text: str
+    spans: list[tuple[int, int]]
+    sent_terms: list[set[str]]
+    meta_terms: set[str]
+    numbers: set[str]
+    dups: list[PassageFacts] = field(default_factory=list)
+
+
+def passage_spans(evidence: Evidence, p: Passage) -> list[tuple[int, int]]:
+    """The passage's sentence offsets, from the index when it has them."""
+    snap = evidence.snapshot
+    pos = snap.chunk_of(p.source, p.start)
+    spans: list[tuple[int, int]] = []
+    if pos is not None:
+        spans = [(s, e) for s, e in snap.chunk(pos).sentences if p.start <= s and e <= p.end]
+    if not spans:
+        spans = sentence_spans(snap.text(p.source), p.start, p.end)
+    return spans
+
+
+def passage_facts(evidence: Evidence, p: Passage, with_dups: bool = True) -> PassageFacts:
+    text = evidence.snapshot.text(p.source)
+    spans = passage_spans(evidence, p)
+    meta = " ".join(x for x in (p.meta.outlet, p.meta.title, p.meta.author) if x)
+    figures = numbers_in(text[p.start : p.end]) | numbers_in(meta)
+    figures |= numbers_in((p.meta.published or "").replace("-", " "))
+    src = PassageFacts(p, text, spans, [set(terms(text[s:e])) for s, e in spans], set(terms(meta)),
+                 figures)
+    if with_dups:
+        src.dups = [passage_facts(evidence, d, with_dups=False) for d in p.also]
+    return src
+
+
+@dataclass
+class Quote:
+    spans: list[tuple[int, int]]
+    support: float
+    covered: set[str]
+
+
+@dataclass
+class CheckReport:
+    """What the checker did; logged, and the basis of the fall-back decision."""
+
+    substantive: int = 0
+    kept: int = 0
+    repaired: int = 0
+    invalid_markers: int = 0
+    unsupported_markers: int = 0
+
+
+class Checker:
+    """Keeps the model's sentences that the retrieved passages support, re-cited verbatim."""
+
+    def __init__(self, evidence: Evidence) -> None:
+        self.evidence = evidence
+        self.sources = [passage_facts(evidence, p) for p in evidence.passages]
+        self.book = evidence.citation_book()
+        self.report = CheckReport()
+
+    # -- scoring --
+
+    @staticmethod
+    def quote(claim: set[str], src: PassageFacts) -> Quote:
+        """The passage sentence(s) that best support the claim, greedily by words covered."""
+        if not claim or not src.spans:
+            return Quote([], 0.0, set())
+        covered: set[str] = set()
+        chosen: list[int] = []
+        while len(chosen) < MAX_QUOTE_SENTENCES:
+            gain, best = 0, -1
+            for i, st in enumerate(src.sent_terms):
+                g = len((claim & st) - covered)
+                if i not in chosen and g > gain:
+                    gain, best = g, i
+            if best < 0 or (chosen and gain < MIN_EXTRA_GAIN * len(claim)):
+                break
+            chosen.append(best)
+            covered |= claim & src.sent_terms[best]
+        if not chosen:
+            return Quote([], 0.0, set())
+        covered |= claim & src.meta_terms  # "Reuters reports ..." is backed by the byline
+        return Quote(Checker._merge(src, sorted(chosen)), len(covered) / len(claim), covered)
+
+    @staticmethod
+    def _merge(src: PassageFacts, chosen: list[int]) -> list[tuple[int, int]]:
+        """Adjacent sentences on one line become one quote; others stay separate."""
+        out: list[list[int]] = []
+        prev = -2
+        for i in chosen:
+            s, e = src.spans[i]
+            if out and i == prev + 1 and "\n" not in src.text[out[-1][1] : s]:
+                out[-1][1] = e
+            else:
+                out.append([s, e])
+            prev = i
+        return [(s, e) for s, e in out]
+
+    def cite(self, src: PassageFacts, q: Quote) -> list[int]:
+        """Citation numbers for a quote, plus the same words in the duplicate outlets."""
+        nums: list[int] = []
+        for s, e in q.spans:
+            nums.append(self.book.cite(src.passage.source, s, e))
+            sh = shingles(src.text[s:e])
+            for dup in src.dups:
+                best = max(
+                    ((overlap(sh, shingles(dup.text[a:b])), (a, b)) for a, b in dup.spans),
+                    default=(0.0, (0, 0)),
+                )
+                if best[0] >= DUPLICATE_OVERLAP:
+                    nums.append(self.book.cite(dup.passage.source, *best[1]))
+        return list(dict.fromkeys(nums))
+
+    # -- one sentence --
+
+    def repair(self, claim: set[str], figures: set[str]) -> tuple[int, Quote] | None:
+        """Attach an unmarked sentence to the passage that clearly supports it best."""
+        ranked = sorted(
+            ((self.quote(claim, src), k) for k, src in enumerate(self.sources)
+             if figures <= _figures(src)),
+            key=lambda x: -x[0].support,
+        )
+        if not ranked or ranked[0][0].support < REPAIR_SUPPORT:
+            return None
+        if len(ranked) > 1 and ranked[1][0].support > ranked[0][0].support - REPAIR_MARGIN:
+            return None
+        return ranked[0][1], ranked[0][0]
+
+    def check(self, sentence: Proposed) -> str | None:
+        """The sentence with renumbered markers, or None when the passages do not support it."""
+        text = sentence.text
+        matches = list(_MARKER.finditer(text))
+        bare = tidy(_MARKER.sub(" ", text))
+        claim = claim_terms(bare)
+        if len(claim) < MIN_CLAIM_TERMS:
+            if matches:
+                self.report.substantive += 1
+            return None
+        self.report.substantive += 1
+        figures = numbers_in(bare)
+        kept: dict[int, list[int]] = {}  # match index -> citation numbers
+        covered: set[str] = set()
+        backing: set[str] = set()
+        sub_claim, prev_end = claim, 0
+        for j, m in enumerate(matches):
+            part = claim_terms(text[prev_end : m.start()])
+            sub_claim = part if len(part) >= MIN_CLAIM_TERMS else sub_claim
+            prev_end = m.end()
+            for k in marker_numbers(m.group(1)):
+                if not 1 <= k <= len(self.sources):
+                    self.report.invalid_markers += 1
+                    continue
+                src = self.sources[k - 1]
+                whole = self.quote(claim, src)
+                q = max(self.quote(sub_claim, src), whole, key=lambda x: x.support)
+                if q.support < MIN_MARKER_SUPPORT:
+                    self.report.unsupported_markers += 1
+                    continue
+                covered |= whole.covered | q.covered
+                backing |= _figures(src)
+                kept.setdefault(j, []).extend(self.cite(src, q))
+        if kept:
+            if len(covered) / len(claim) < MIN_SENTENCE_SUPPORT or not figures <= backing:
+                return None
+            self.report.kept += 1
+            return _renumber(text, matches, kept)
+        fixed = self.repair(claim, figures)
+        if fixed is None:
+            return None
+        k, q = fixed
+        self.report.kept += 1
+        self.report.repaired += 1
+        return _append_markers(bare, self.cite(self.sources[k], q))
+
+    # -- the whole answer --
+
+    def run(self, raw: str) -> tuple[str, list[Citation]]:
+        lines: dict[int, list[str]] = {}
+        for sentence in split_sentences(raw):
+            out = self.check(sentence)
+            if out:
+                lines.setdefault(sentence.line, []).append(out)
+        r = self.report
+        log.info(
+            "llm answer checked: %d/%d sentences kept (%d repaired), %d invalid and %d "
+            "unsupported markers dropped", r.kept, r.substantive, r.repaired,
+            r.invalid_markers, r.unsupported_markers,
+        )
+        if not r.kept:
+            if _DECLINE.search(raw) and not _MARKER.search(raw):
+                raise LLMFailure(f"the language model found no answer in the passages; {FALLBACK}")
+            raise LLMFailure(f"the language model's answer did not cite the articles; {FALLBACK}")
+        if r.kept < MIN_SURVIVING * r.substantive:
+            raise LLMFailure(
+                f"most of the language model's answer was not supported by the articles; {FALLBACK}"
+            )
+        text = "\n\n".join(" ".join(parts) for _, parts in sorted(lines.items()))
+        return text, self.book.citations
+
+
+def _figures(src: PassageFacts) -> set[str]:
+    """Numbers a claim citing this passage may use: its own and its duplicates'."""
+    out = set(src.numbers)
+    for d in src.dups:
+        out |= d.numbers
+    return out
+
+
+def tidy(text: str) -> str:
+    text = re.sub(r"[ \t]+", " ", text)
+    return re.sub(r"\s+([.,;:!?…])", r"\1", text).strip()
+
+
+def _renumber(text: str, matches: list[re.Match[str]], kept: dict[int, list[int]]) -> str:
+    """Each kept marker becomes its citation numbers; dropped markers vanish."""
+    out, pos, used = [], 0, set()
+    for j, m in enumerate(matches):
+        out.append(text[pos : m.start()])
+        nums = [n for n in kept.get(j, []) if n not in used]
+        used.update(nums)
+        out.append("".join(f"[{n}]" for n in nums))
+        pos = m.end()
+    out.append(text[pos:])
+    return tidy("".join(out))
+
+
+def _append_markers(bare: str, nums: list[int]) -> str:
+    """'Claim.' -> 'Claim [3].', the style the system prompt asks for."""
+    markers = "".join(f"[{n}]" for n in nums)
+    m = _TRAILING_PUNCT.search(bare)
+    if m:
+        return f"{bare[: m.start()].rstrip()} {markers}{m.group(1)}"
+    return f"{bare} {markers}"
+
+
+def strip_markers(text: str) -> str:
+    """The text without [n] markers (for history shown to the model)."""
+    return tidy(_MARKER.sub(" ", text))
+
+
+def strip_thinking(raw: str) -> str:
+    """A reasoning model's <think> scratchpad is not part of its answer."""
+    return _THINK.sub("", raw)
+
+
+def check_answer(raw: str, evidence: Evidence) -> tuple[str, list[Citation]]:
+    """The model's answer reduced to what the retrieved passages support, re-cited verbatim."""
+    return Checker(evidence).run(raw)
+
+
