@@ -261,6 +261,7 @@ class Request:
     path: str
     headers: dict[str, str]
     status: int = 0
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -397,7 +398,8 @@ class NewsSite:
         return Entry(a.title, self.root + a.path, a.published, a.summary)
 
     def publish(self, outlet: str, article: Article) -> None:
-        """Add an article to an outlet's feed (its page is already served)."""
+        """Serve an article's page and add it to the top of an outlet's feed."""
+        self.set_page(article.path, article_page(article, self.root))
         with self._lock:
             self._entries[outlet].insert(0, self._entry(article))
         self._render_feeds()
