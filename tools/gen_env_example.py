@@ -15,6 +15,7 @@ GROUPS = {
     "top_k": "Answering",
     "llm_base_url": "LLM (optional: without it answers are extractive quotes)",
     "telegram_token": "Telegram",
+    "feeds_every_minutes": "Feeds and web pages (`newsbot feeds`, `newsbot index URL`)",
     "log_level": "Logging",
 }
 
