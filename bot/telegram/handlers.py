@@ -56,6 +56,9 @@ USER_COMMANDS = [
 ADMIN_COMMANDS = USER_COMMANDS + [
     BotCommand("reindex", "Re-index the articles folder (admins)"),
     BotCommand("forget", "Remove an article from the index (admins)"),
+    BotCommand("addfeed", "Follow an RSS or Atom feed (admins)"),
+    BotCommand("feeds", "List the feeds followed (admins)"),
+    BotCommand("removefeed", "Stop following a feed (admins)"),
 ]
 
 NOT_ALLOWED = ("Sorry, this bot is private and you are not on its list of users. "
@@ -168,7 +171,9 @@ class TelegramFrontend:
         )
         if is_admin(user.id if user else None, self.settings.admin_ids):
             text += ("\n\n<b>Admin:</b> /reindex re-indexes the articles folder; /forget SOURCE "
-                     "removes an article; send a .txt, .md or .html file to add an article.")
+                     "removes an article; send a .txt, .md or .html file, or a link, to add an "
+                     "article. /addfeed URL follows an RSS or Atom feed, /feeds lists the feeds, "
+                     "/removefeed URL stops following one.")
         await self.send(message, [text])
 
     async def on_start(self, update: Update, context: Context) -> None:

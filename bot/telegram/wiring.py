@@ -27,6 +27,7 @@ from telegram.ext import (
 from bot.errors import ConfigError, NewsbotError, PromptError
 from bot.service import Newsbot
 from bot.settings import Settings
+from bot.telegram.feeds import LINK_ONLY, FeedCommands
 from bot.telegram.handlers import TelegramFrontend
 from bot.telegram.runtime import ChatOrderedProcessor, NewsbotRateLimiter, protect_logs
 
@@ -57,6 +58,7 @@ def build_application(settings: Settings, newsbot: Newsbot) -> Application[Any, 
         builder = builder.base_file_url(settings.telegram_base_file_url)
     app = builder.build()
     app.bot_data["frontend"] = front
+    feeds = app.bot_data["feeds"] = FeedCommands(front)
 
     new = filters.UpdateType.MESSAGE  # edited messages are not new questions
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
@@ -64,14 +66,17 @@ def build_application(settings: Settings, newsbot: Newsbot) -> Application[Any, 
     for name, callback in (("start", front.on_start), ("help", front.on_help),
                            ("sources", front.on_sources), ("reset", front.on_reset),
                            ("ask", front.on_ask), ("reindex", front.on_reindex),
-                           ("forget", front.on_forget)):
+                           ("forget", front.on_forget), ("addfeed", feeds.on_addfeed),
+                           ("feeds", feeds.on_feeds), ("removefeed", feeds.on_removefeed)):
         app.add_handler(CommandHandler(name, callback, filters=new))
+    app.add_handler(MessageHandler(new & filters.Regex(LINK_ONLY) & ~filters.COMMAND & private, feeds.on_link))
     app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & private, front.on_private_text))
     app.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND & groups, front.on_group_text))
     app.add_handler(MessageHandler(new & filters.Document.ALL, front.on_document))
     app.add_handler(MessageHandler(new & filters.COMMAND, front.on_unknown_command))
     app.add_handler(MessageHandler(new & ~filters.TEXT & ~filters.StatusUpdate.ALL, front.on_media))
     app.add_error_handler(front.on_error)
+    feeds.schedule(app)
     return app
 
 
