@@ -281,13 +281,3 @@ class DataDirLock:
             "(NEWSBOT_CHROMA_HOST) so that several processes can share the index.",
             holders,
         )
-
-
-@contextmanager
-def data_dir_lock(data_dir: Path | None, mode: LockMode, purpose: str | None = None) -> Iterator[None]:
-    """Hold an embedded index folder's lock for a block (nothing when `data_dir` is None)."""
-    if data_dir is None:
-        yield
-        return
-    with DataDirLock.of(data_dir).hold(mode, purpose):
-        yield
