@@ -106,10 +106,11 @@ def merge_reports(into: IndexReport, other: IndexReport) -> None:
 class Feeds:
     """The feed registry of one data folder and the indexing of what its feeds link to."""
 
-    def __init__(self, bot: Newsbot, fetcher: Fetcher | None = None) -> None:
+    def __init__(self, bot: Newsbot, fetcher: Fetcher | None = None,
+                 settings: Settings | None = None) -> None:
         self.bot = bot
-        self.settings = bot.settings
-        self.registry = registry(bot.settings)
+        self.settings = settings or bot.settings
+        self.registry = registry(self.settings)
         self._fetcher = fetcher
 
     @property

@@ -41,7 +41,7 @@ class FeedCommands:
     def __init__(self, front: TelegramFrontend, feeds: Feeds | None = None) -> None:
         self.front = front
         self.settings = front.settings
-        self.feeds = feeds or Feeds(front.newsbot)
+        self.feeds = feeds or Feeds(front.newsbot, settings=front.settings)
 
     # ---- plumbing --------------------------------------------------------------------
     async def _indexing(self, message: Message, context: Context, fn: Callable[[], T]) -> T | None:
