@@ -46,7 +46,7 @@ class FeedCommands:
     # ---- plumbing --------------------------------------------------------------------
     async def _indexing(self, message: Message, context: Context, fn: Callable[[], T]) -> T | None:
         """Run `fn` in a worker thread under the front end's indexing lock; errors are replied."""
-        async with keep_typing(context.bot, message), self.front._index_lock:
+        async with keep_typing(context.bot, message), self.front.index_lock:
             try:
                 return await asyncio.to_thread(fn)
             except NewsbotError as exc:  # admins get the precise one-line reason
@@ -59,7 +59,7 @@ class FeedCommands:
 
     # ---- commands --------------------------------------------------------------------
     async def on_addfeed(self, update: Update, context: Context) -> None:
-        message = await self.front._admin(update)
+        message = await self.front.admin_only(update)
         if message is None:
             return
         url = self._arg(context)
@@ -88,7 +88,7 @@ class FeedCommands:
         await self.front.send(message, pack(units))
 
     async def on_feeds(self, update: Update, context: Context) -> None:
-        message = await self.front._admin(update)
+        message = await self.front.admin_only(update)
         if message is None:
             return
         records = await asyncio.to_thread(self.feeds.list)
@@ -105,7 +105,7 @@ class FeedCommands:
         await self.front.send(message, pack(units))
 
     async def on_removefeed(self, update: Update, context: Context) -> None:
-        message = await self.front._admin(update)
+        message = await self.front.admin_only(update)
         if message is None:
             return
         url = self._arg(context)
@@ -127,7 +127,7 @@ class FeedCommands:
 
     async def on_link(self, update: Update, context: Context) -> None:
         """A private message that is only a link: admins get the page (or feed) indexed."""
-        message = await self.front._admin(update)
+        message = await self.front.admin_only(update)
         if message is None:
             return
         url = (message.text or "").strip()
@@ -151,7 +151,7 @@ class FeedCommands:
         """One scheduled update of every feed; problems go to the log, not to users."""
         if not await asyncio.to_thread(self.feeds.list):
             return
-        async with self.front._index_lock:
+        async with self.front.index_lock:
             try:
                 report = await asyncio.to_thread(self.feeds.update)
             except NewsbotError as exc:

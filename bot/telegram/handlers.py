@@ -77,7 +77,7 @@ class TelegramFrontend:
         self.settings = settings
         self.newsbot = newsbot
         self.conversations = ConversationLRU()
-        self._index_lock = asyncio.Lock()  # one indexing run at a time in this process
+        self.index_lock = asyncio.Lock()  # one indexing run at a time in this process
 
     # ---- sending ---------------------------------------------------------------------
     async def send(self, message: Message, parts: list[str]) -> None:
@@ -199,7 +199,7 @@ class TelegramFrontend:
         await self.say(message, "Done: I forgot our conversation. The next question starts fresh.")
 
     # ---- admin -----------------------------------------------------------------------
-    async def _admin(self, update: Update) -> Message | None:
+    async def admin_only(self, update: Update) -> Message | None:
         """The message if its sender is an admin; otherwise refuse and return None."""
         message, user = update.effective_message, update.effective_user
         assert message is not None
@@ -211,7 +211,7 @@ class TelegramFrontend:
     async def _index_op(self, message: Message, context: Context, fn: Callable[[], IndexReport],
                         what: str) -> IndexReport | None:
         """Run an indexing operation in a thread, one at a time, and reply with its report."""
-        async with keep_typing(context.bot, message), self._index_lock:
+        async with keep_typing(context.bot, message), self.index_lock:
             try:
                 report = await asyncio.to_thread(fn)
             except NewsbotError as exc:  # admins get the precise one-line reason
@@ -221,7 +221,7 @@ class TelegramFrontend:
         return report
 
     async def on_reindex(self, update: Update, context: Context) -> None:
-        message = await self._admin(update)
+        message = await self.admin_only(update)
         if message is None:
             return
         folder = self.settings.articles_dir
@@ -229,7 +229,7 @@ class TelegramFrontend:
                              lambda: self.newsbot.index([folder], prune=True), f"Re-indexed {folder}")
 
     async def on_forget(self, update: Update, context: Context) -> None:
-        message = await self._admin(update)
+        message = await self.admin_only(update)
         if message is None:
             return
         sources = context.args or []
@@ -251,7 +251,7 @@ class TelegramFrontend:
             return
         if not addressed(message, context.bot.id, context.bot.username):
             return
-        if await self._admin(update) is None:
+        if await self.admin_only(update) is None:
             return
         doc = message.document
         name = safe_file_name(doc.file_name, fallback=f"article-{doc.file_unique_id}")
