@@ -23,20 +23,20 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-
-from index.errors import SourceError
-from index.urls import normalise_url
+from typing import Any
 
 from bot.errors import ConfigError
+from index.errors import SourceError
+from index.urls import normalise_url
 
 FILE_NAME = "feeds.json"
 SCHEMA = 1
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -96,13 +96,10 @@ class FeedRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> FeedRecord:
-        raw = dict(data)
-        raw.pop("articles", None)
-        raw.pop("last_error", None)
-        entries = raw.pop("entries", {}) or {}
-        known = {k: v for k, v in raw.items() if k in cls.__dataclass_fields__}
-        rec = cls(**known)  # type: ignore[arg-type]
-        rec.entries = {k: EntryState(**v) for k, v in entries.items()}  # type: ignore[union-attr, arg-type]
+        raw: dict[str, Any] = dict(data)
+        entries: dict[str, dict[str, Any]] = raw.pop("entries", None) or {}
+        rec = cls(**{k: v for k, v in raw.items() if k in cls.__dataclass_fields__})
+        rec.entries = {k: EntryState(**v) for k, v in entries.items()}
         return rec
 
 

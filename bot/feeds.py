@@ -18,16 +18,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from bot.errors import ConfigError
+from bot.feed_registry import EntryState, FeedRecord, FeedRegistry, feed_key, now_iso
+from bot.service import Newsbot
+from bot.settings import Settings
 from index.errors import SourceError
 from index.fetching import Fetcher, FetchPolicy, TransientError
 from index.types import Document, IndexReport
 from index.urls import check_web_url
 from index.web import Duplicate, WebReader
-
-from bot.errors import ConfigError
-from bot.feed_registry import EntryState, FeedRecord, FeedRegistry, feed_key, now_iso
-from bot.service import Newsbot
-from bot.settings import Settings
 
 Progress = Callable[[str], None]
 
@@ -140,7 +139,7 @@ class Feeds:
             feeds[record.key] = record
         return record
 
-    def list(self) -> list[FeedRecord]:
+    def followed(self) -> list[FeedRecord]:
         return self.registry.feeds()
 
     def remove(self, url: str, *, forget: bool = False) -> tuple[FeedRecord, IndexReport | None]:
@@ -267,4 +266,4 @@ class Feeds:
         return report
 
 
-__all__ = ["Feeds", "FeedsReport", "FeedOutcome", "fetch_policy", "merge_reports", "registry"]
+__all__ = ["FeedOutcome", "Feeds", "FeedsReport", "fetch_policy", "merge_reports", "registry"]

@@ -79,7 +79,7 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
         args.feeds_parser.print_help()
         return 2
     if command == "list":
-        records = Feeds(_newsbot(settings, None, "newsbot feeds list")).list()
+        records = Feeds(_newsbot(settings, None, "newsbot feeds list")).followed()
         if args.json:
             for r in records:
                 row = r.to_json()
@@ -107,14 +107,14 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     # update
     feeds = Feeds(_newsbot(settings, "exclusive", "newsbot feeds update"))
     try:
-        report = feeds.update(args.urls or None)
+        updated = feeds.update(args.urls or None)
     finally:
         feeds.close()
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
-    elif not args.quiet or report.index.failed or report.failed_feeds:
-        print(report.text())
-    return report.exit_code
+        print(json.dumps(updated.to_json(), ensure_ascii=False))
+    elif not args.quiet or updated.index.failed or updated.failed_feeds:
+        print(updated.text())
+    return updated.exit_code
 
 
 def cmd_index_urls(args: argparse.Namespace, settings: Settings, urls: list[str],

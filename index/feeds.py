@@ -13,7 +13,7 @@ import hashlib
 import time
 import xml.sax
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import feedparser
 
@@ -51,7 +51,7 @@ def _day(parsed: time.struct_time | None) -> str | None:
     if not parsed:
         return None
     stamp = calendar.timegm(parsed)
-    return datetime.fromtimestamp(stamp, timezone.utc).date().isoformat()
+    return datetime.fromtimestamp(stamp, UTC).date().isoformat()
 
 
 def _entry(n: int, e: feedparser.FeedParserDict, base: str) -> FeedEntry:

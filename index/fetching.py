@@ -140,15 +140,15 @@ class Fetcher:
             rp.parse(got.content.decode("utf-8", errors="replace").splitlines())
         except _HTTPStatus as exc:  # 401/403 forbid everything, other 4xx set no rules,
             if exc.status in (401, 403):  # as urllib.robotparser.read() has it
-                rp.disallow_all = True
+                rp.parse(["User-agent: *", "Disallow: /"])
             elif exc.status < 500 and exc.status != 429:
-                rp.allow_all = True
+                rp.parse([])
             else:  # the site is in trouble: ask again next time rather than guess
                 raise TransientError(url, f"could not be checked: robots.txt {exc.reason}") from None
         except TransientError as exc:  # the host itself is down: so is the page
             raise TransientError(url, exc.reason) from None
         except SourceError:  # an odd robots.txt (too big, redirected away) sets no rules
-            rp.allow_all = True
+            rp.parse([])
         rp.modified()
         with self._lock:
             self._robots[root] = (time.monotonic(), rp)

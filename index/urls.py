@@ -36,7 +36,7 @@ def check_web_url(url: str) -> str:
     if not parts.hostname:
         raise SourceError(url, "has no host name")
     try:
-        parts.port  # noqa: B018 - raises on a bad port
+        _ = parts.port  # raises ValueError on a bad port
     except ValueError:
         raise SourceError(url, "has an invalid port") from None
     return url
@@ -45,7 +45,9 @@ def check_web_url(url: str) -> str:
 def normalise_url(url: str) -> str:
     """The canonical spelling of an http(s) URL: lower-case scheme and host, no default port,
     no fragment, no tracking parameters, query parameters sorted."""
-    from courlan import normalize_url  # imported here: `newsbot index PATH` never needs it
+    from courlan import (
+        normalize_url,  # imported here: `newsbot index PATH` never needs it
+    )
 
     url = urldefrag(check_web_url(url)).url
     try:
@@ -71,6 +73,6 @@ def same_site(a: str, b: str) -> bool:
 
     def host(u: str) -> str:
         h = (urlsplit(u).hostname or "").lower()
-        return h[4:] if h.startswith("www.") else h
+        return h.removeprefix("www.")
 
     return host(a) == host(b)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import trafilatura
+from trafilatura.settings import Document as Extraction
 
 from index.errors import SourceError
 from index.reading import document_from_text
@@ -38,25 +39,27 @@ def article_from_html(
             content, url=url, with_metadata=True, favor_precision=True,
             include_comments=False, include_tables=True, include_images=False,
         )
-    except Exception as exc:  # lxml or a date parser choking on a broken page
+    except Exception as exc:  # noqa: BLE001 - lxml or a date parser choking on a broken page
         raise SourceError(named, f"could not be read as a web page ({type(exc).__name__})") from None
-    text = (getattr(found, "text", None) or "").strip() if found is not None else ""
+    info = found.as_dict() if isinstance(found, Extraction) else dict(found or {})
+    text = str(info.get("text") or "").strip()
     if not text:
         raise SourceError(named, "has no article text (a video, gallery or index page?)")
 
     canonical = url
-    if found.url and same_site(found.url, url):
+    found_url = str(info.get("url") or "")
+    if found_url and same_site(found_url, url):
         try:
-            canonical = normalise_url(found.url)
+            canonical = normalise_url(found_url)
         except SourceError:
             canonical = url
     source = normalise_url(canonical)
     hint = dict(hints or {})
     meta: dict[str, object] = {
-        "title": found.title or hint.get("title"),
-        "outlet": found.sitename or hint.get("outlet"),
-        "author": found.author or hint.get("author"),
-        "published": hint.get("published") or found.date,
+        "title": info.get("title") or hint.get("title"),
+        "outlet": info.get("sitename") or hint.get("outlet"),
+        "author": info.get("author") or hint.get("author"),
+        "published": hint.get("published") or info.get("date"),
         "url": source,
     }
     # One paragraph per line from trafilatura; blank lines between them, as for HTML files.

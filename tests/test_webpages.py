@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from standins.news_site import BRIDGE, DROUGHT, LAKE, NO_TEXT_PAGE, SOLAR, NewsSite, article_page
+from standins.news_site import (
+    BRIDGE,
+    DROUGHT,
+    LAKE,
+    NO_TEXT_PAGE,
+    SOLAR,
+    NewsSite,
+    article_page,
+)
 
 from index.chunking import chunk_document
 from index.errors import SourceError

@@ -19,8 +19,8 @@ from telegram import Message, Update
 from telegram.ext import Application, ContextTypes
 
 from bot.errors import NewsbotError
-from bot.feeds import Feeds, FeedsReport
 from bot.feed_registry import FeedRecord
+from bot.feeds import Feeds, FeedsReport
 from bot.telegram.formatting import Unit, esc, pack, report_units
 from bot.telegram.handlers import TelegramFrontend
 from bot.telegram.runtime import keep_typing
@@ -91,7 +91,7 @@ class FeedCommands:
         message = await self.front.admin_only(update)
         if message is None:
             return
-        records = await asyncio.to_thread(self.feeds.list)
+        records = await asyncio.to_thread(self.feeds.followed)
         if not records:
             await self.front.say(message, "No feeds are followed. Add one with /addfeed URL")
             return
@@ -149,7 +149,7 @@ class FeedCommands:
 
     async def refresh(self, context: Context) -> None:
         """One scheduled update of every feed; problems go to the log, not to users."""
-        if not await asyncio.to_thread(self.feeds.list):
+        if not await asyncio.to_thread(self.feeds.followed):
             return
         async with self.front.index_lock:
             try:

@@ -26,14 +26,14 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Article", "NewsSite", "ARTICLES", "SNOW_LEOPARDS", "Request"]
+__all__ = ["ARTICLES", "SNOW_LEOPARDS", "Article", "NewsSite", "Request"]
 
 
 @dataclass(frozen=True)
@@ -280,10 +280,10 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.0"
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:
         self.server.site._handle(self)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
 
@@ -507,7 +507,7 @@ class NewsSite:
         if delay:
             time.sleep(delay)
         etag = '"' + hashlib.sha1(route.body).hexdigest()[:16] + '"'
-        last_modified = format_datetime(datetime.fromtimestamp(int(route.modified), timezone.utc), usegmt=True)
+        last_modified = format_datetime(datetime.fromtimestamp(int(route.modified), UTC), usegmt=True)
         status = route.status
         if status == 200 and route.conditional and self._not_modified(record.headers, etag, route.modified):
             status = 304
