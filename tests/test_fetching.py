@@ -133,3 +133,16 @@ def test_urls_are_normalised_to_one_source() -> None:
     assert looks_like_url("https://x.org/a") and not looks_like_url("articles/a.txt")
     with pytest.raises(SourceError):
         check_web_url("mailto:news@example.org")
+
+
+@pytest.mark.parametrize(("status", "outcome"), [(404, "allowed"), (403, "refused"), (503, "retry")])
+def test_robots_txt_answers_are_read_as_urllib_robotparser_does(status: int, outcome: str) -> None:
+    with NewsSite() as own, Fetcher(FetchPolicy(host_delay=0)) as f:
+        own.set("/robots.txt", b"nope", "text/plain", status=status)
+        url = own.url(BRIDGE.path)
+        if outcome == "allowed":  # no robots.txt: no rules
+            assert f.fetch(url).status == 200
+            return
+        err = failure(f, url)
+        assert isinstance(err, TransientError) == (outcome == "retry")
+        assert "robots.txt" in err.reason and not own.requests_to(BRIDGE.path)
