@@ -81,12 +81,11 @@ class CheckerLog(logging.Handler):
         super().__init__(logging.INFO)
         self.totals = dict.fromkeys(
             ("sentences_kept", "sentences_proposed", "repaired", "invalid_markers",
-             "unsupported_markers"), 0)
+             "unsupported_markers", "misattributed", "reattributed"), 0)
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.getMessage().startswith("llm answer checked") and isinstance(record.args, tuple):
-            kept, proposed, repaired, invalid, unsupported = record.args
-            for key, n in zip(self.totals, (kept, proposed, repaired, invalid, unsupported)):
+            for key, n in zip(self.totals, record.args):
                 self.totals[key] += int(n)
 
 

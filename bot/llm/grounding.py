@@ -25,6 +25,9 @@ from index.types import Passage
 from bot.answer import LLMFailure
 from bot.citations import Citation
 from bot.evidence import Evidence
+from bot.llm.attribution import (
+    Attribution, Speaker, attributions, matches, matches_meta, sentence_speakers, speaker_terms,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,8 @@ _PHRASING = """he she him her his them it we our you your me my another meanwhil
 additionally further furthermore moreover while whereas added noted insisted mentioned
 explained described reported according article articles passage passages outlet outlets"""
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-
-
+# Sentences before a passage read for its first sentence's speaker ("He said ..." at the top).
+SPEAKER_LOOKBACK = 3
 
 
 _MARKER = re.compile(
@@ -135,6 +138,16 @@ class PassageFacts:
     meta_terms: set[str]
     numbers: set[str]
     dups: list[PassageFacts] = field(default_factory=list)
+    before: list[str] = field(default_factory=list)  # the article's sentences just before
+    byline_terms: set[str] = field(default_factory=set)  # outlet and author: who reports it
+    _speakers: dict[int, Attribution] = field(default_factory=dict)
+
+    def speakers(self, i: int) -> Attribution:
+        """Who speaks in sentence i: named there, or in the nearest earlier sentence."""
+        if i not in self._speakers:
+            sents = self.before + [self.text[s:e] for s, e in self.spans[: i + 1]]
+            self._speakers[i] = sentence_speakers(sents, len(sents) - 1, SPEAKER_LOOKBACK)
+        return self._speakers[i]
 
 
 def passage_spans(evidence: Evidence, p: Passage) -> list[tuple[int, int]]:
@@ -157,6 +170,10 @@ def passage_facts(evidence: Evidence, p: Passage, with_dups: bool = True) -> Pas
     figures |= numbers_in((p.meta.published or "").replace("-", " "))
     src = PassageFacts(p, text, spans, [set(terms(text[s:e])) for s, e in spans], set(terms(meta)),
                  figures)
+    first = spans[0][0] if spans else p.start
+    src.before = [text[a:b] for a, b in sentence_spans(text, max(0, first - 1500), first)
+                  ][-SPEAKER_LOOKBACK:]
+    src.byline_terms = set(terms(" ".join(x for x in (p.meta.outlet, p.meta.author) if x)))
     if with_dups:
         src.dups = [passage_facts(evidence, d, with_dups=False) for d in p.also]
     return src
@@ -178,6 +195,11 @@ class CheckReport:
     repaired: int = 0
     invalid_markers: int = 0
     unsupported_markers: int = 0
+    misattributed: int = 0  # sentences dropped: the cited passage's speaker is someone else
+    reattributed: int = 0  # sentences moved to the passage where their speaker says it
+    # Every kept sentence that names a speaker, with its cited passages' speakers (for review).
+    attributed: list[dict[str, object]] = field(default_factory=list)
+    dropped: list[dict[str, object]] = field(default_factory=list)
 
 
 class Checker:
@@ -244,11 +266,44 @@ class Checker:
 
     # -- one sentence --
 
-    def repair(self, claim: set[str], figures: set[str]) -> tuple[int, Quote] | None:
-        """Attach an unmarked sentence to the passage that clearly supports it best."""
+    def speaks(self, speaker: Speaker, claim: set[str], src: PassageFacts) -> bool:
+        """Is `speaker` the one who says the claim's words in this passage?
+
+        The sentence that holds most of the claim's words (its speaker's name aside) must name
+        the speaker, or follow one that does ("He said ..."), or the speaker is the outlet or
+        author of the passage itself.
+        """
+        if matches_meta(speaker, src.byline_terms):
+            return True
+        content = claim - speaker_terms(speaker) or claim
+        scores = [len(content & st) for st in src.sent_terms]
+        best = max(scores, default=0)
+        if not best:
+            return False
+        return any(
+            matches(speaker, named)
+            for i, sc in enumerate(scores) if sc == best
+            for named in src.speakers(i).speakers
+        )
+
+    def speaker_label(self, claim: set[str], src: PassageFacts, speaker: Speaker | None) -> str:
+        """The speakers of the passage sentence(s) that hold the claim (for the report)."""
+        content = claim - (speaker_terms(speaker) if speaker else set()) or claim
+        scores = [len(content & st) for st in src.sent_terms]
+        best = max(scores, default=0)
+        labels = [src.speakers(i).label() for i, sc in enumerate(scores) if sc == best and best]
+        return " | ".join(dict.fromkeys(labels)) or "(no sentence)"
+
+    def repair(
+        self, claim: set[str], figures: set[str], speaker: Speaker | None = None,
+        exclude: set[int] = frozenset(),  # type: ignore[assignment]
+    ) -> tuple[int, Quote] | None:
+        """Attach a sentence to the passage that clearly supports it best (and, when the
+        sentence names a speaker, where that speaker says it)."""
         ranked = sorted(
             ((self.quote(claim, src), k) for k, src in enumerate(self.sources)
-             if figures <= _figures(src)),
+             if k not in exclude and figures <= _figures(src)
+             and (speaker is None or self.speaks(speaker, claim, src))),
             key=lambda x: -x[0].support,
         )
         if not ranked or ranked[0][0].support < REPAIR_SUPPORT:
@@ -260,22 +315,29 @@ class Checker:
     def check(self, sentence: Proposed) -> str | None:
         """The sentence with renumbered markers, or None when the passages do not support it."""
         text = sentence.text
-        matches = list(_MARKER.finditer(text))
+        matches_ = list(_MARKER.finditer(text))
         bare = tidy(_MARKER.sub(" ", text))
         claim = claim_terms(bare)
         if len(claim) < MIN_CLAIM_TERMS:
-            if matches:
+            if matches_:
                 self.report.substantive += 1
             return None
         self.report.substantive += 1
         figures = numbers_in(bare)
+        whole_speaker = claimed(bare)
         kept: dict[int, list[int]] = {}  # match index -> citation numbers
         covered: set[str] = set()
         backing: set[str] = set()
+        cited_by: dict[int, Speaker | None] = {}  # passage index -> the speaker checked there
+        misattributed: list[int] = []
         sub_claim, prev_end = claim, 0
-        for j, m in enumerate(matches):
-            part = claim_terms(text[prev_end : m.start()])
+        for j, m in enumerate(matches_):
+            segment = text[prev_end : m.start()]
+            part = claim_terms(segment)
             sub_claim = part if len(part) >= MIN_CLAIM_TERMS else sub_claim
+            # The segment's own speaker ("..., while Putin said Y [2]"), else the sentence's.
+            speaker = claimed(segment) if attributions(segment, "claim") else claimed(
+                text[: m.start()])
             prev_end = m.end()
             for k in marker_numbers(m.group(1)):
                 if not 1 <= k <= len(self.sources):
@@ -287,21 +349,58 @@ class Checker:
                 if q.support < MIN_MARKER_SUPPORT:
                     self.report.unsupported_markers += 1
                     continue
+                if speaker is not None and not self.speaks(speaker, sub_claim, src):
+                    misattributed.append(k - 1)
+                    continue
                 covered |= whole.covered | q.covered
                 backing |= _figures(src)
+                cited_by[k - 1] = speaker
                 kept.setdefault(j, []).extend(self.cite(src, q))
         if kept:
             if len(covered) / len(claim) < MIN_SENTENCE_SUPPORT or not figures <= backing:
                 return None
             self.report.kept += 1
-            return _renumber(text, matches, kept)
-        fixed = self.repair(claim, figures)
+            out = _renumber(text, matches_, kept)
+            self._note_attribution(out, claim, cited_by)
+            return out
+        if misattributed and whole_speaker is not None:
+            # Cited where someone else says it: move it to where its speaker does, if one
+            # passage clearly holds it; otherwise drop it.
+            fixed = self.repair(claim, figures, whole_speaker, exclude=set(misattributed))
+            if fixed is None:
+                self.report.misattributed += 1
+                self.report.dropped.append({
+                    "claim": bare, "speaker": whole_speaker.phrase,
+                    "cited": [{"source": self.sources[k].passage.source,
+                               "speaker": self.speaker_label(claim, self.sources[k], whole_speaker)}
+                              for k in dict.fromkeys(misattributed)],
+                })
+                log.info("llm claim dropped, misattributed: %r (the cited passage's speaker: %s)",
+                         bare, "; ".join(str(c["speaker"]) for c in self.report.dropped[-1]["cited"]))  # type: ignore[index]
+                return None
+            self.report.reattributed += 1
+        else:
+            fixed = self.repair(claim, figures, whole_speaker)
         if fixed is None:
             return None
         k, q = fixed
         self.report.kept += 1
         self.report.repaired += 1
-        return _append_markers(bare, self.cite(self.sources[k], q))
+        out = _append_markers(bare, self.cite(self.sources[k], q))
+        self._note_attribution(out, claim, {k: whole_speaker})
+        return out
+
+    def _note_attribution(self, out: str, claim: set[str], cited_by: dict[int, Speaker | None]) -> None:
+        named = {k: sp for k, sp in cited_by.items() if sp is not None}
+        if not named:
+            return
+        self.report.attributed.append({
+            "claim": strip_markers(out),
+            "speaker": "; ".join(dict.fromkeys(sp.phrase for sp in named.values())),
+            "cited": [{"source": self.sources[k].passage.source,
+                       "speaker": self.speaker_label(claim, self.sources[k], sp)}
+                      for k, sp in named.items()],
+        })
 
     # -- the whole answer --
 
@@ -314,8 +413,9 @@ class Checker:
         r = self.report
         log.info(
             "llm answer checked: %d/%d sentences kept (%d repaired), %d invalid and %d "
-            "unsupported markers dropped", r.kept, r.substantive, r.repaired,
-            r.invalid_markers, r.unsupported_markers,
+            "unsupported markers dropped, %d sentences dropped as misattributed (%d moved to "
+            "their speaker's passage)", r.kept, r.substantive, r.repaired,
+            r.invalid_markers, r.unsupported_markers, r.misattributed, r.reattributed,
         )
         if not r.kept:
             if _DECLINE.search(raw) and not _MARKER.search(raw):
@@ -327,6 +427,12 @@ class Checker:
             )
         text = "\n\n".join(" ".join(parts) for _, parts in sorted(lines.items()))
         return text, self.book.citations
+
+
+def claimed(text: str) -> Speaker | None:
+    """The speaker a sentence of the model attributes its words to (None: no one, or "he")."""
+    found = attributions(text, "claim")
+    return found[0] if found else None
 
 
 def _figures(src: PassageFacts) -> set[str]:
