@@ -226,3 +226,18 @@ def test_sentence_spans_keep_honorifics() -> None:
     """'Mr.' does not end a sentence, so the speaker stays with the claim."""
     text = "Mr. Putin said that he agreed [1]."
     assert [text[s:e] for s, e in sentence_spans(text)] == [text]
+
+
+# --- direct answers ---------------------------------------------------------------------------
+
+
+def test_bare_direct_answer_is_checked_with_the_question() -> None:
+    ev = evidence(("facts.txt", FACTS), ("nato.txt", NATO),
+                  question="In which city were the talks held?")
+    text, cites = check_answer("Jeddah [1]. The talks were held in Jeddah, Saudi Arabia [1].", ev)
+    assert text.startswith("Jeddah [1].") and len(cites) == 1
+    assert "Jeddah" in cites[0].quote
+    with pytest.raises(LLMFailure):  # the cited passage does not hold it
+        check_answer("Jeddah [2].", ev)
+    with pytest.raises(LLMFailure):  # nor does any passage hold this one
+        check_answer("Geneva [1].", ev)

@@ -482,6 +482,49 @@ def test_shipped_prompts_load(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, llm_base_url="http://127.0.0.1:9/v1", llm_model="m")
     writer = make_writer(settings)
     assert "{passages}" in writer.prompts.answer
+    assert writer.prompts.worked_example() is not None
+
+
+def test_worked_example_turn_precedes_the_question(bot: Newsbot, server: FakeOpenAIServer) -> None:
+    """prompts/example.txt becomes one user turn (through answer.txt) and one answer turn."""
+    server.responder = wellcited
+    bot.answerer.answer(Q_WALTZ)
+    roles = [m["role"] for m in server.chat_requests()[0]["messages"]]
+    assert roles == ["system", "user", "assistant", "user"]
+    example_user, example_answer = server.chat_requests()[0]["messages"][1:3]
+    assert "Question: " in example_user["content"] and "<passage id=\"1\"" in example_user["content"]
+    assert MARKER.search(example_answer["content"])
+
+
+def test_without_example_file_there_is_no_example_turn(tmp_path: Path, sample_index: Path,
+                                                       server: FakeOpenAIServer) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", prompts)
+    (prompts / "example.txt").unlink()
+    server.responder = wellcited
+    bot = llm_bot(sample_index, server.base_url, prompts_dir=prompts)
+    ans = bot.answerer.answer(Q_WALTZ)
+    assert ans.mode == "llm"
+    assert [m["role"] for m in server.chat_requests()[0]["messages"]] == ["system", "user"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [(lambda t: t.replace("=== question ===", "=== q ==="), "section lines"),
+     (lambda t: t.split("=== answer ===")[0] + "=== answer ===\n", "answer === section is empty"),
+     (lambda t: t + "\nSee {figure}.\n", "unknown variable {figure}")],
+    ids=["heading", "empty", "variable"],
+)
+def test_bad_example_fails_at_start(tmp_path: Path, edit: Callable[[str], str], words: str) -> None:
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", prompts)
+    path = prompts / "example.txt"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    settings = make_settings(tmp_path / "data", llm_base_url="http://127.0.0.1:9/v1",
+                             llm_model="m", prompts_dir=prompts)
+    with pytest.raises(PromptError) as info:
+        make_writer(settings)
+    assert "example.txt" in str(info.value) and words in str(info.value)
 
 
 def test_llm_module_does_not_import_llama_index() -> None:

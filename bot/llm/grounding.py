@@ -71,6 +71,12 @@ _DECLINE = re.compile(
     r"\b(do(es)?\s*n[o']t|cannot|can't|no)\b.{0,60}\b(answer|mention|say|contain|information|specify)",
     re.I,
 )
+# Questions whose answer can be one name, place, date or figure: only these may be answered
+# with a bare "Sudzha [2]."
+_FACTOID = re.compile(
+    r"^\W*(?:(?:and|so|but)\s+)?(when|where|which|who|whom|whose|how (many|much|long|old|far)|"
+    r"what (year|day|date|time|month|percentage|percent|share|number|town|city|country|place|"
+    r"region|channel|agency|outlet)|in (which|what)|on (which|what)|at (which|what))\b", re.I)
 _TRAILING_PUNCT = re.compile(r"([.!?…]+[\"”’)]*)$")
 
 
@@ -205,8 +211,11 @@ class CheckReport:
 class Checker:
     """Keeps the model's sentences that the retrieved passages support, re-cited verbatim."""
 
-    def __init__(self, evidence: Evidence) -> None:
+    def __init__(self, evidence: Evidence, question: str | None = None) -> None:
         self.evidence = evidence
+        q = question if question is not None else getattr(evidence, "question", "")
+        self.question_terms = claim_terms(q or "")
+        self.factoid = bool(_FACTOID.search(q or ""))
         self.sources = [passage_facts(evidence, p) for p in evidence.passages]
         self.book = evidence.citation_book()
         self.report = CheckReport()
@@ -321,6 +330,10 @@ class Checker:
         if len(claim) < MIN_CLAIM_TERMS:
             if matches_:
                 self.report.substantive += 1
+                out = self.check_direct(text, matches_, bare, claim)
+                if out is not None:
+                    self.report.kept += 1
+                    return out
             return None
         self.report.substantive += 1
         figures = numbers_in(bare)
@@ -389,6 +402,38 @@ class Checker:
         out = _append_markers(bare, self.cite(self.sources[k], q))
         self._note_attribution(out, claim, {k: whole_speaker})
         return out
+
+    def check_direct(
+        self, text: str, matches_: list[re.Match[str]], bare: str, claim: set[str]
+    ) -> str | None:
+        """A bare direct answer ("Sudzha [2].", "86% [1]."): too short to check on its own
+        words, so it is checked with the question's: the cited passage must have a sentence
+        holding the answer's words and figures and most of the question's."""
+        if not claim or not self.question_terms or not self.factoid:
+            return None
+        figures = numbers_in(bare)
+        asked = self.question_terms - claim
+        kept: dict[int, list[int]] = {}
+        for j, m in enumerate(matches_):
+            for k in marker_numbers(m.group(1)):
+                if not 1 <= k <= len(self.sources):
+                    self.report.invalid_markers += 1
+                    continue
+                src = self.sources[k - 1]
+                if not figures <= _figures(src):
+                    continue
+                best, best_i = -1.0, -1
+                for i, st in enumerate(src.sent_terms):
+                    if claim <= st:
+                        share = len(asked & st) / len(asked) if asked else 1.0
+                        if share > best:
+                            best, best_i = share, i
+                if best_i < 0 or best < MIN_MARKER_SUPPORT:
+                    self.report.unsupported_markers += 1
+                    continue
+                q = Quote(self._merge(src, [best_i]), best, claim)
+                kept.setdefault(j, []).extend(self.cite(src, q))
+        return _renumber(text, matches_, kept) if kept else None
 
     def _note_attribution(self, out: str, claim: set[str], cited_by: dict[int, Speaker | None]) -> None:
         named = {k: sp for k, sp in cited_by.items() if sp is not None}
@@ -480,8 +525,13 @@ def strip_thinking(raw: str) -> str:
     return _THINK.sub("", raw)
 
 
-def check_answer(raw: str, evidence: Evidence) -> tuple[str, list[Citation]]:
-    """The model's answer reduced to what the retrieved passages support, re-cited verbatim."""
-    return Checker(evidence).run(raw)
+def check_answer(
+    raw: str, evidence: Evidence, question: str | None = None
+) -> tuple[str, list[Citation]]:
+    """The model's answer reduced to what the retrieved passages support, re-cited verbatim.
+
+    `question` (the standalone question) lets a bare direct answer ("Sudzha [2].") be checked.
+    """
+    return Checker(evidence, question).run(raw)
 
 

@@ -6,6 +6,7 @@ fail at the first question.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ class TemplateSpec:
     file: str
     allowed: frozenset[str]
     required: frozenset[str]
+    optional: bool = False  # a missing file means "not used" rather than an error
 
 
 TEMPLATES: dict[str, TemplateSpec] = {
@@ -30,7 +32,13 @@ TEMPLATES: dict[str, TemplateSpec] = {
         "condense.txt", frozenset({"question", "history", "today"}),
         frozenset({"question", "history"}),
     ),
+    # One worked example shown to the model before the real question (a user turn rendered
+    # with answer.txt, then the answer): small models copy its [n] markers and its shape.
+    "example": TemplateSpec("example.txt", frozenset(), frozenset(), optional=True),
 }
+# example.txt is three sections, each opened by its heading line.
+EXAMPLE_SECTIONS = ("passages", "question", "answer")
+_SECTION = re.compile(r"^=== (\w+) ===[ \t]*$", re.M)
 
 
 def _names(allowed: Iterable[str]) -> str:
@@ -57,6 +65,8 @@ def template_fields(text: str, path: Path) -> set[str]:
 def load_template(folder: Path, spec: TemplateSpec) -> str:
     """Read and validate one template, so a typo fails at start-up, not at the first question."""
     path = folder / spec.file
+    if spec.optional and not path.exists():
+        return ""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -76,16 +86,50 @@ def load_template(folder: Path, spec: TemplateSpec) -> str:
 
 
 @dataclass(frozen=True)
+class Example:
+    """The worked example: passages and a question (shown through answer.txt) and its answer."""
+
+    passages: str
+    question: str
+    answer: str
+
+
+def parse_example(text: str, path: Path) -> Example:
+    """example.txt's three sections; a missing or empty one stops start-up."""
+    heads = list(_SECTION.finditer(text))
+    names = [m.group(1) for m in heads]
+    if names != list(EXAMPLE_SECTIONS):
+        want = ", ".join(f"=== {n} ===" for n in EXAMPLE_SECTIONS)
+        raise PromptError(f"{path}: expected the section lines {want}, in that order")
+    parts = {}
+    for m, nxt in zip(heads, heads[1:] + [None]):
+        body = text[m.end() : nxt.start() if nxt else len(text)].strip()
+        if not body:
+            raise PromptError(f"{path}: the === {m.group(1)} === section is empty")
+        parts[m.group(1)] = body.replace("{{", "{").replace("}}", "}")
+    return Example(**parts)
+
+
+@dataclass(frozen=True)
 class Prompts:
     """The three operator-editable templates, validated."""
 
     system: str
     answer: str
     condense: str
+    example: str = ""  # empty: no worked example
 
     @classmethod
     def load(cls, folder: Path) -> Prompts:
-        return cls(**{key: load_template(folder, spec) for key, spec in TEMPLATES.items()})
+        prompts = cls(**{key: load_template(folder, spec) for key, spec in TEMPLATES.items()})
+        if prompts.example:
+            parse_example(prompts.example, folder / TEMPLATES["example"].file)
+        return prompts
+
+    def worked_example(self) -> Example | None:
+        if not self.example:
+            return None
+        return parse_example(self.example, Path(TEMPLATES["example"].file))
 
     def render(self, key: str, **values: object) -> str:
         return str(getattr(self, key)).format(**values)

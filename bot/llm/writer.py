@@ -103,7 +103,15 @@ class LLMWriter:
             "answer", question=question, passages=format_passages(evidence.passages),
             today=today, count=len(evidence.passages),
         )
-        return [("system", self.prompts.render("system", today=today)), ("user", user)]
+        out = [("system", self.prompts.render("system", today=today))]
+        example = self.prompts.worked_example()
+        if example is not None:  # one worked turn (prompts/example.txt) before the real one
+            shown = self.prompts.render(
+                "answer", question=example.question, passages=example.passages, today=today,
+                count=example.passages.count("<passage "),
+            )
+            out += [("user", shown), ("assistant", example.answer)]
+        return out + [("user", user)]
 
     def write(self, question: str, evidence: Evidence) -> tuple[str, list[Citation]]:
         """An LLM answer, checked sentence by sentence against the passages it was given."""
@@ -114,7 +122,7 @@ class LLMWriter:
         except CallFailed as exc:
             raise LLMFailure(f"the language model {exc}; {FALLBACK}") from None
         try:
-            return check_answer(raw, evidence)
+            return check_answer(raw, evidence, question)
         except LLMFailure:
             raise
         except Exception:  # a checker bug must cost the LLM answer, not the whole answer
