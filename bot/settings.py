@@ -45,12 +45,13 @@ class Settings(BaseSettings):
     )
     chunk_tokens: int = Field(160, ge=32, le=256, description="Chunk size in word pieces.")
     dense_chunks: int | None = Field(
-        None, ge=0,
-        description="Embed at most this many chunks per article (empty = all); every article "
-        "always gets one title+lead vector.",
+        0, ge=0,
+        description="Embed at most this many chunks per article at index time (0 = none, the "
+        "measured default; empty = all); every article always gets one title+lead vector.",
     )
     sentence_vectors: bool = Field(
-        True, description="Embed every sentence too: better quotes, slower indexing of big corpora."
+        False, description="Embed every sentence at index time (slow: 33x the default build); by "
+        "default answers embed the few sentences they weigh on demand, cached by content.",
     )
     index_batch: int = Field(
         256, ge=1, le=4096,

@@ -6,17 +6,23 @@ version changes, so an answer sees each document either before or after an updat
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
-from index.lexical import BM25, overlap, shingles, terms
+from index.lexical import overlap, shingles, terms
+from index.lexical_store import State, View, sync, top
 from index.store import Store
-from index.types import Passage, StoredDocument, day_number
+from index.types import ArticleMeta, Passage, StoredDocument, day_number
+from index.vector_cache import VectorCache
 
 RRF_K = 60
 DUPLICATE_OVERLAP = 0.5
@@ -68,81 +74,131 @@ class ChunkRef:
     pub_day: int
 
 
+class _LRU:
+    """A small process-wide cache (texts by (source, generation), stored documents)."""
+
+    def __init__(self, budget: int, size: Callable[[object], int] = lambda v: 1) -> None:
+        self.budget = budget
+        self.size = size
+        self.used = 0
+        self.items: OrderedDict[object, object] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: object) -> object | None:
+        with self.lock:
+            got = self.items.get(key)
+            if got is not None:
+                self.items.move_to_end(key)
+            return got
+
+    def put(self, key: object, value: object) -> None:
+        with self.lock:
+            if key in self.items:
+                return
+            self.items[key] = value
+            self.used += self.size(value)
+            while self.used > self.budget and len(self.items) > 1:
+                _, old = self.items.popitem(last=False)
+                self.used -= self.size(old)
+
+
+# Texts are read from the store when an answer or a search needs them and kept by content
+# version, so they are valid for every snapshot that holds that version (~64 MB at most).
+_TEXTS = _LRU(64_000_000, lambda v: len(v))  # type: ignore[arg-type]
+_DOCUMENTS = _LRU(8192)
+
+
 class Snapshot:
-    """The committed documents at one version, with BM25 indexes over chunks and articles.
+    """The committed documents at one version: the lexical state (BM25, the document table,
+    the title-and-lead vectors, all memory-mapped) plus texts read from the store on demand.
 
     `bot/` uses only the public methods: document lookup, texts, the chunk of a sentence and
     the terms of a span. The fields are the searcher's, so storage can change behind them.
     """
 
     def __init__(
-        self,
-        version: str,
-        documents: dict[str, StoredDocument],
-        texts: dict[str, str],
-        doc_terms: dict[tuple[str, str], tuple[list[str], list[list[str]]]],
-        *,
-        chunk_vectors: bool,
-        sentence_vectors: bool,
+        self, state: State, store: Store, *, chunk_vectors: bool, sentence_vectors: bool
     ) -> None:
-        self.version = version
-        self._documents = documents
-        self._texts = texts
-        # (source, generation) -> (title terms, terms of each chunk): reused by the next snapshot
-        self._doc_terms = doc_terms
+        self.version = state.version
+        self._state = state
+        self._view = View(state)
+        self._store = store
         self._chunk_vectors = chunk_vectors  # False when the store holds none (skip the query)
         self._sentence_vectors = sentence_vectors
-        self._chunks: list[ChunkRef] = []
-        chunk_terms: list[list[str]] = []
-        self._articles: list[str] = []  # source ids in the order of `_article_bm25`
-        article_terms: list[list[str]] = []
-        for source in sorted(documents):
-            d = documents[source]
-            title, bodies = doc_terms[(source, d.generation)]
-            whole: list[str] = list(title)
-            for i, ((s, e, sents), body) in enumerate(zip(d.chunks, bodies)):
-                self._chunks.append(ChunkRef(source, i, s, e, sents, d.pub_day))
-                # BM25 sees the headline with every chunk: a cheap form of field weighting.
-                chunk_terms.append(title + body)
-                whole.extend(body)
-            self._articles.append(source)
-            article_terms.append(whole)
-        self._position = {(c.source, c.index): n for n, c in enumerate(self._chunks)}
-        self._bm25 = BM25(tokenized=chunk_terms)
-        self._pub_days = np.array([c.pub_day for c in self._chunks], dtype=np.int64)
-        self._article_bm25 = BM25(tokenized=article_terms)
-        self._article_days = np.array([documents[a].pub_day for a in self._articles],
-                                      dtype=np.int64)
+        self.stale = False  # set when the store holds a newer version of a document we read
         self._shingles: dict[object, set[tuple[str, ...]]] = {}
         self._terms: dict[tuple[str, int, int], frozenset[str]] = {}
+        self._refs: dict[int, ChunkRef] = {}
 
     # ---- the public API ------------------------------------------------------------------
     @property
     def empty(self) -> bool:
-        return not self._documents
+        return len(self._state) == 0
 
     def __len__(self) -> int:
         """How many documents the snapshot holds."""
-        return len(self._documents)
+        return len(self._state)
 
     def document(self, source: str) -> StoredDocument | None:
-        return self._documents.get(source)
+        row = self._view.row(source)
+        if row is None:
+            return None
+        t, r = self._view.table_of_row(row)
+        gen = t.generation(r)
+        got = _DOCUMENTS.get((source, gen))
+        if got is None:
+            got = StoredDocument(source=source, generation=gen,
+                                 meta=ArticleMeta.from_json(json.loads(t.meta_json(r))),
+                                 chunks=t.layout(r))
+            _DOCUMENTS.put((source, gen), got)
+        return got  # type: ignore[return-value]
 
     def text(self, source: str) -> str:
-        """The cleaned text of a document: what every offset points into."""
-        return self._texts.get(source, "")
+        """The cleaned text of a document: what every offset points into. Read from the store
+        at first use; "" if the store no longer holds this version (never another version's
+        text under this version's offsets)."""
+        gen = self._state.generation(source)
+        if gen is None:
+            return ""
+        got = _TEXTS.get((source, gen))
+        if got is None:
+            self.prefetch([source])
+            got = _TEXTS.get((source, gen))
+        return got if isinstance(got, str) else ""
 
     def chunk(self, pos: int) -> ChunkRef:
-        return self._chunks[pos]
+        got = self._refs.get(pos)
+        if got is None:
+            t, local, row = self._view.table_of_chunk(pos)
+            c0, _ = t.chunk_range(row)
+            got = ChunkRef(t.sources[row], local - c0, int(t.a["chunk_start"][local]),
+                           int(t.a["chunk_end"][local]), t.sentences(local),
+                           int(t.a["day"][row]))
+            self._refs[pos] = got
+        return got
 
     def chunk_of(self, source: str, start: int) -> int | None:
         """The position of the chunk that holds the sentence starting at `start`."""
-        doc = self._documents.get(source)
-        if doc is None:
+        row = self._view.row(source)
+        if row is None:
             return None
-        for i, (s, e, _) in enumerate(doc.chunks):
-            if s <= start < e:
-                return self._position.get((source, i))
+        a, z = self._view.chunk_range(row)
+        t, local, _ = self._view.table_of_chunk(a)
+        starts = t.a["chunk_start"][local : local + (z - a)]
+        ends = t.a["chunk_end"][local : local + (z - a)]
+        i = int(np.searchsorted(starts, start, "right")) - 1
+        if 0 <= i < z - a and int(starts[i]) <= start < int(ends[i]):
+            return a + i
+        return None
+
+    def sentence_end(self, source: str, start: int) -> int | None:
+        """Where the sentence that starts at `start` ends (None: no such sentence)."""
+        pos = self.chunk_of(source, start)
+        if pos is None:
+            return None
+        for s, e in self.chunk(pos).sentences:
+            if s == start:
+                return e
         return None
 
     def span_terms(self, source: str, start: int, end: int) -> frozenset[str]:
@@ -155,19 +211,43 @@ class Snapshot:
 
     def idf(self, term: str) -> float:
         """BM25's idf over chunks; a term no chunk has gets the highest value."""
-        return self._bm25.idf(term)
+        n = self._view.live_chunks
+        df = self._view.df(term)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def knows(self, term: str) -> bool:
         """Does any indexed chunk contain this term?"""
-        return self._bm25.df.get(term, 0) > 0
+        return self._view.df(term) > 0
 
     # ---- the searcher's helpers ----------------------------------------------------------
+    def prefetch(self, sources: Iterable[str]) -> bool:
+        """Read the texts of these documents (those not cached) in one call. False when the
+        store holds a newer version of one of them: this snapshot is then out of date."""
+        want = []
+        for s in dict.fromkeys(sources):
+            gen = self._state.generation(s)
+            if gen is not None and _TEXTS.get((s, gen)) is None:
+                want.append((s, gen))
+        if not want:
+            return True
+        got = self._store.texts([s for s, _ in want])
+        fresh = True
+        for s, gen in want:
+            stored = got.get(s)
+            if stored is not None and stored[0] == gen:
+                _TEXTS.put((s, gen), stored[1])
+            else:
+                fresh = False
+        if not fresh:
+            self.stale = True
+        return fresh
+
     def chunk_text(self, ref: ChunkRef) -> str:
         return self.text(ref.source)[ref.start : ref.end]
 
     def shingles(self, i: int) -> set[tuple[str, ...]]:
         if i not in self._shingles:
-            self._shingles[i] = shingles(self.chunk_text(self._chunks[i]))
+            self._shingles[i] = shingles(self.chunk_text(self.chunk(i)))
         return self._shingles[i]
 
     def span_shingles(self, source: str, start: int, end: int) -> set[tuple[str, ...]]:
@@ -175,37 +255,6 @@ class Snapshot:
         if key not in self._shingles:
             self._shingles[key] = shingles(self.text(source)[start:end])
         return self._shingles[key]
-
-
-def build_snapshot(store: Store, previous: Snapshot | None = None) -> Snapshot:
-    """Load the committed documents; with a previous snapshot, only what changed is read
-    and tokenised again (a re-index of one article must not cost a reload of all)."""
-    version = store.version()
-    docs = store.documents()
-    old = previous._documents if previous else {}
-    texts: dict[str, str] = {}
-    changed = []
-    for s, d in docs.items():
-        if s in old and old[s].generation == d.generation and previous is not None:
-            docs[s] = old[s]
-            texts[s] = previous._texts[s]
-        else:
-            changed.append(s)
-    for s, (d, text) in store.documents_with_text(changed).items():  # one version, together
-        docs[s], texts[s] = d, text
-    docs = {s: d for s, d in docs.items() if s in texts}  # removed while we read
-    cache = previous._doc_terms if previous else {}
-    doc_terms: dict[tuple[str, str], tuple[list[str], list[list[str]]]] = {}
-    for source, d in docs.items():
-        key = (source, d.generation)
-        if key in cache:
-            doc_terms[key] = cache[key]
-        else:
-            text = texts[source]
-            doc_terms[key] = (terms(d.meta.title or ""), [terms(text[s:e]) for s, e, _ in d.chunks])
-    return Snapshot(version, docs, texts, doc_terms,
-                    chunk_vectors=store.count_chunks() > 0,
-                    sentence_vectors=store.count_sentences() > 0)
 
 
 @dataclass
@@ -218,7 +267,7 @@ class Hit:
     sentence: float | None = None
     bm25: float | None = None
     key: tuple[int, int] | None = None  # the sentence that matched best
-
+    article: int | None = None  # the rank (0 = first) of its article in the article ranking
 
 
 @dataclass
@@ -228,6 +277,13 @@ class Retrieval:
     sentence_sims: dict[tuple[str, int], float] = field(default_factory=dict)
     sentence_vecs: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
     query_vector: np.ndarray | None = None
+    articles: list[tuple[str, float]] = field(default_factory=list)  # the article ranking
+
+
+# Chunks of the best-ranked articles join the candidates even when BM25 ranks none of their
+# chunks: each article's best chunk by BM25 (its first when no chunk matches a term).
+ARTICLE_CHUNKS = 10
+ARTICLE_WEIGHT = 1.0  # an article's rank counts as much as a chunk's own BM25 rank
 
 
 class Searcher:
@@ -244,16 +300,24 @@ class Searcher:
         self.candidates = candidates
         self.check_every = check_every
         self._snap: Snapshot | None = None
+        self._state: State | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self.vectors = VectorCache(store.vector_cache_path, store.encoder)
 
     def snapshot(self, force: bool = False) -> Snapshot:
         now = time.monotonic()
         with self._lock:
             if self._snap is None or force or now - self._checked >= self.check_every:
                 self._checked = now
-                if self._snap is None or force or self.store.version() != self._snap.version:
-                    self._snap = build_snapshot(self.store, self._snap)
+                if self._snap is None or force or self._snap.stale \
+                        or self.store.version() != self._snap.version:
+                    state = sync(self.store.lexical(), self.store, self._state)
+                    if self._snap is None or state is not self._state or self._snap.stale:
+                        self._state = state
+                        self._snap = Snapshot(state, self.store,
+                                              chunk_vectors=self.store.count_chunks() > 0,
+                                              sentence_vectors=self.store.count_sentences() > 0)
             return self._snap
 
     def retrieve(
@@ -261,14 +325,31 @@ class Searcher:
     ) -> Retrieval:
         """Fused chunk hits, best first; chunks published after `as_of` are not evidence.
 
-        Three ranked lists are fused by reciprocal rank: chunk vectors, sentence vectors
-        (each sentence votes for its chunk) and BM25 over chunks.
+        Ranked lists fused by reciprocal rank: BM25 over chunks; the article ranking
+        (`rank_articles`: each chunk gets its article's rank, and the best chunk of each of
+        the top ARTICLE_CHUNKS articles joins the candidates); and, when the store holds them
+        (opt-in settings), chunk vectors and sentence vectors (each sentence votes for its
+        chunk). The texts the hits point into are read here, in one call; if the store turns
+        out to be newer than the snapshot, the snapshot is reloaded and the search repeated.
         """
-        snap = self.snapshot()
+        for _ in range(3):
+            snap = self.snapshot()
+            r = self._retrieve(snap, query, as_of, k)
+            if not snap.stale:
+                return r
+            self.snapshot(force=True)
+        return r
+
+    def _retrieve(
+        self, snap: Snapshot, query: str, as_of: date | None, k: int | None
+    ) -> Retrieval:
         if snap.empty or not query.strip():
             return Retrieval(snap, [])
         k = k or self.candidates
         max_day = day_number(as_of.isoformat()) if as_of else None
+        view = snap._view
+        qterms = terms(query)
+        qids = view.query_ids(qterms)
         vec = self.store.encoder.embed([query])[0]
 
         def current(source: str, gen: str) -> bool:
@@ -278,9 +359,11 @@ class Searcher:
         dense: list[tuple[int, float]] = []
         chunk_hits = self.store.query_chunks(vec, k, max_day) if snap._chunk_vectors else []
         for source, gen, i, sim in chunk_hits:
-            pos = snap._position.get((source, i))
-            if current(source, gen) and pos is not None:
-                dense.append((pos, sim))
+            row = view.row(source)
+            if current(source, gen) and row is not None:
+                a, z = view.chunk_range(row)
+                if a + i < z:
+                    dense.append((a + i, sim))
         sentence_sims: dict[tuple[str, int], float] = {}
         by_sentence: list[tuple[int, float]] = []
         voted: set[int] = set()
@@ -295,30 +378,63 @@ class Searcher:
             if pos is not None and pos not in voted:
                 voted.add(pos)
                 by_sentence.append((pos, sim))
-        mask = None if max_day is None else (snap._pub_days <= max_day).astype(np.float32)
-        sparse = snap._bm25.search(query, k, mask)
+        scores = view.chunk_scores(qids, max_day)
+        sparse = top(scores, k)
+        articles = self._rank_articles(snap, query, qids, vec, as_of, max_day, self.candidates)
+        article_rank = {view.row(src): i for i, (src, _) in enumerate(articles)}
+        by_article: list[tuple[int, float]] = []
+        for src, _ in articles[:ARTICLE_CHUNKS]:
+            a, z = view.chunk_range(view.row(src))  # type: ignore[arg-type]
+            if z > a:
+                by_article.append((a + int(np.argmax(scores[a:z])), 0.0))
         fused: dict[int, Hit] = {}
-        for ranked, attr in ((dense, "dense"), (by_sentence, "sentence"), (sparse, "bm25")):
+        for ranked, attr in ((dense, "dense"), (by_sentence, "sentence"), (sparse, "bm25"),
+                             (by_article, None)):
             for rank, (pos, value) in enumerate(ranked):
                 h = fused.setdefault(pos, Hit(pos, 0.0))
+                if attr is None:
+                    continue
                 if getattr(h, attr) is None:  # a list votes once per chunk, at its best rank
                     h.score += 1.0 / (RRF_K + rank + 1)
                     setattr(h, attr, value)
         for h in fused.values():
+            ar = article_rank.get(int(view.chunk_doc[h.chunk]))
+            if ar is not None:
+                h.article = ar
+                h.score += ARTICLE_WEIGHT / (RRF_K + ar + 1)
             h.score += recency_bonus(query, as_of, snap.chunk(h.chunk).pub_day)
         hits = sorted(fused.values(), key=lambda h: -h.score)
-        qterms = set(terms(query))
+        snap.prefetch(snap.chunk(h.chunk).source for h in hits[: 2 * KEYED])
+        qset = set(qterms)
         for h in hits[: 2 * KEYED]:
-            h.key = _key_sentence(snap, snap.chunk(h.chunk), qterms, sentence_sims)
-        return Retrieval(snap, hits, sentence_sims, sentence_vecs, vec)
+            h.key = _key_sentence(snap, snap.chunk(h.chunk), qset, sentence_sims)
+        return Retrieval(snap, hits, sentence_sims, sentence_vecs, vec, articles)
 
     def sentence_vectors(
         self, snap: Snapshot, sentences: list[tuple[str, int]]
     ) -> dict[tuple[str, int], np.ndarray]:
-        """Stored vectors of sentences given as (source, start), for this snapshot's versions."""
-        keys = [(src, d.generation, start) for src, start in sentences
-                if (d := snap.document(src)) is not None]
-        return self.store.sentence_vectors(keys)
+        """Vectors of sentences given as (source, start), for this snapshot's versions: the
+        stored ones when the store has sentence vectors, else embedded now and cached by
+        content (in this process and in the data folder, so each sentence is embedded once)."""
+        out: dict[tuple[str, int], np.ndarray] = {}
+        if snap._sentence_vectors:
+            keys = [(src, d.generation, start) for src, start in sentences
+                    if (d := snap.document(src)) is not None]
+            out = self.store.sentence_vectors(keys)
+        missing = [(src, start) for src, start in dict.fromkeys(sentences) if (src, start) not in out]
+        if not missing:
+            return out
+        snap.prefetch(src for src, _ in missing)
+        spans: list[tuple[tuple[str, int], str]] = []
+        for src, start in missing:
+            end = snap.sentence_end(src, start)
+            text = snap.text(src)
+            if end is not None and text:
+                spans.append(((src, start), text[start:end]))
+        if spans:
+            vecs = self.vectors.embed([t for _, t in spans])
+            out.update((key, v) for (key, _), v in zip(spans, vecs))
+        return out
 
     def search(self, query: str, k: int = 5, as_of: date | None = None) -> list[Passage]:
         """The top k passages, each near-duplicate group collapsed into one passage."""
@@ -339,23 +455,35 @@ class Searcher:
         if snap.empty or not query.strip():
             return []
         max_day = day_number(as_of.isoformat()) if as_of else None
-        mask = None if max_day is None else (snap._article_days <= max_day).astype(np.float32)
-        whole = [snap._articles[i] for i, _ in snap._article_bm25.search(query, self.candidates, mask)]
+        qids = snap._view.query_ids(terms(query))
         vec = self.store.encoder.embed([query])[0]
-        leads = [src for src, gen, _ in self.store.query_documents(vec, self.candidates, max_day)
-                 if (d := snap.document(src)) is not None and d.generation == gen]
-        scores: dict[str, float] = {}
+        return self._rank_articles(snap, query, qids, vec, as_of, max_day, self.candidates)[:k]
+
+    def _rank_articles(
+        self, snap: Snapshot, query: str, qids: np.ndarray, vec: np.ndarray,
+        as_of: date | None, max_day: int | None, k: int,
+    ) -> list[tuple[str, float]]:
+        view = snap._view
+        whole = [row for row, _ in top(view.article_scores(qids, max_day), k)]
+        if view.has_vectors:
+            leads = [row for row, _ in top(view.lead_scores(vec, max_day), k, floor=-1.5)]
+        else:  # an encoder of unknown dimension: the store's own index of the lead vectors
+            leads = [r for src, gen, _ in self.store.query_documents(vec, k, max_day)
+                     if (r := view.row(src)) is not None and snap._state.generation(src) == gen]
+        scores: dict[int, float] = {}
         for ranked in (whole, leads):
-            for rank, src in enumerate(ranked):
-                scores[src] = scores.get(src, 0.0) + 1.0 / (RRF_K + rank + 1)
-        for src in scores:
-            scores[src] += recency_bonus(query, as_of, snap._documents[src].pub_day)
-        return sorted(scores.items(), key=lambda x: -x[1])[:k]
+            for rank, row in enumerate(ranked):
+                scores[row] = scores.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for row in scores:
+            scores[row] += recency_bonus(query, as_of, int(view.doc_day[row]))
+        ranked = sorted(scores.items(), key=lambda x: (-x[1], x[0]))
+        return [(view.source_of_row(row), s) for row, s in ranked]
 
 
 def to_passage(snap: Snapshot, hit: Hit) -> Passage:
     ref = snap.chunk(hit.chunk)
-    doc = snap._documents[ref.source]
+    doc = snap.document(ref.source)
+    assert doc is not None  # the snapshot's own chunk
     return Passage(
         source=ref.source,
         text=snap.chunk_text(ref),

@@ -8,8 +8,13 @@ Two collections:
   the content hash ("generation") of the document they were cut from. Chunks of a generation that no document record names are either
   being written or left over from a crash; readers ignore them and the next run deletes them.
 
-Everything a reader needs (BM25 included) comes from these collections, so a Chroma server
-shared by several processes works exactly like the embedded store.
+Plus `newsbot_meta`: the version (an epoch renewed by `--rebuild`, and a commit number that
+every batch's records carry as `seq`), the "writing" mark and the tombstones of removed sources.
+
+Everything a reader needs comes from these collections, so a Chroma server shared by several
+processes works exactly like the embedded store. The lexical index (index/lexical_store.py) is
+a local cache of them: a reader brings it up to date by asking for the records of commits after
+the one it matches, and reads only those texts.
 """
 
 from __future__ import annotations
@@ -60,10 +65,14 @@ class Pending:
     sentence_vectors: np.ndarray | None = None
 
 
-def _record(doc: Document, chunks: Sequence[Chunk]) -> dict[str, Any]:
-    """The document record's metadata: what readers need besides the text and the vector."""
+def _record(doc: Document, chunks: Sequence[Chunk], seq: int) -> dict[str, Any]:
+    """The document record's metadata: what readers need besides the text and the vector.
+
+    `seq` is the commit this record belongs to: a reader whose lexical index matches commit
+    `n` asks only for records with `seq > n` (see index/lexical_store.py)."""
     return {
         "generation": doc.generation,
+        "seq": seq,
         **{k: v or "" for k, v in doc.meta.to_json().items()},
         "pub_day": doc.meta.pub_day,
         "n_chunks": len(chunks),
@@ -93,14 +102,19 @@ class ChromaTarget:
 class Store:
     """The knowledge base's storage; `describe` names it in every error message."""
 
-    def __init__(self, client: Any, encoder: Encoder, describe: str) -> None:
+    def __init__(self, client: Any, encoder: Encoder, describe: str,
+                 data_dir: Path | None = None) -> None:
         self.client = client
+        self.data_dir = data_dir  # local files: the lexical index, the sentence-vector cache
         self.encoder = encoder
         self.describe = describe
         self._docs: Any = None
         self._chunks: Any = None
         self._sentences: Any = None
         self._meta: Any = None
+        self._next_seq: int | None = None  # the commit number this writer's records get
+        self.texts_read = 0  # texts fetched from the store by this process (tests read it)
+        self._lexical: Any = None
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
@@ -115,12 +129,16 @@ class Store:
             )
         except Exception as exc:
             raise StoreError(f"cannot open the index at {path}: {exc}") from exc
-        return cls(client, encoder, f"the index at {path}")
+        return cls(client, encoder, f"the index at {path}", data_dir=path)
 
     @classmethod
     def open(cls, data_dir: Path, target: ChromaTarget | None, encoder: Encoder) -> Store:
         """The embedded store in `data_dir`, or the server `target` names."""
-        return cls.open_local(data_dir, encoder) if target is None else cls.open_remote(target, encoder)
+        if target is None:
+            return cls.open_local(data_dir, encoder)
+        store = cls.open_remote(target, encoder)
+        store.data_dir = data_dir
+        return store
 
     @classmethod
     def open_remote(cls, target: ChromaTarget, encoder: Encoder) -> Store:
@@ -170,6 +188,26 @@ class Store:
         except Exception as exc:
             raise StoreError(f"cannot reach {where}: {_short(exc)}") from exc
         return cls(client, encoder, where)
+
+    def lexical(self) -> Any:
+        """The lexical index of this store (index/lexical_store.py): in the data folder next to
+        the embedded store's files, or, for a server, in a subfolder of the local data folder
+        named after the server and database (each machine keeps its own, brought up to date
+        from the server's commits). Without a data folder it lives in a temporary one."""
+        if self._lexical is None:
+            import tempfile
+
+            from index.lexical_store import LexicalIndex, lexical_dir
+
+            root = self.data_dir
+            if root is None:
+                root = Path(tempfile.mkdtemp(prefix="newsbot-lexical-"))
+            self._lexical = LexicalIndex(lexical_dir(root, self.server), lead_dim(self.encoder))
+        return self._lexical
+
+    @property
+    def vector_cache_path(self) -> Path | None:
+        return None if self.data_dir is None else self.data_dir / "vectors"
 
     def close(self) -> None:
         """Release the client (the embedded store's files; a server's connections)."""
@@ -235,20 +273,107 @@ class Store:
         return self._docs, self._chunks, self._meta
 
     # ---- reading -------------------------------------------------------------------------
-    def version(self) -> str:
-        """Changes whenever a document is committed or removed; cheap enough to poll."""
+    @property
+    def server(self) -> str | None:
+        """Names a Chroma server (and database) for the local lexical cache; None if embedded."""
+        return None if self.describe.startswith("the index at ") else self.describe
+
+    def version_info(self) -> tuple[str, int]:
+        """(epoch, commit sequence number). The epoch is new after `--rebuild` (the collections
+        are dropped, the numbers start again); the number grows with every commit."""
         _, _, meta = self._collections()
         got = self._call("reading the index version", meta.get, ids=["version"],
                          include=["metadatas"])
         if got["ids"]:
-            return str(got["metadatas"][0].get("version"))
-        return "0"
+            m = got["metadatas"][0] or {}
+            if "epoch" in m:
+                return str(m["epoch"]), int(m.get("seq") or 0)
+            return f"legacy-{m.get('version')}", 0  # written before commit numbers
+        return "", 0
+
+    def version(self) -> str:
+        """Changes whenever a document is committed or removed; cheap enough to poll."""
+        epoch, seq = self.version_info()
+        return f"{epoch}:{seq}" if epoch else "0"
+
+    def _write_seq(self) -> int:
+        """The number the records of the next commit carry: one more than the last commit."""
+        if self._next_seq is None:
+            self._next_seq = self.version_info()[1] + 1
+        return self._next_seq
 
     def _bump_version(self) -> None:
         _, _, meta = self._collections()
-        v = f"{time.time():.6f}"
+        epoch, _ = self.version_info()
+        if not epoch or epoch.startswith("legacy-"):
+            import uuid
+
+            epoch = uuid.uuid4().hex[:12]
+        seq = self._write_seq()
         self._call("writing the index version", meta.upsert, ids=["version"],
-                   embeddings=[[1.0]], metadatas=[{"version": v}])
+                   embeddings=[[1.0]], metadatas=[{"epoch": epoch, "seq": seq,
+                                                   "at": time.time()}])
+        self._next_seq = seq + 1
+
+    def count_documents(self) -> int:
+        docs, _, _ = self._collections()
+        return int(self._call("counting documents", docs.count))
+
+    def records_since(self, seq: int | None) -> dict[str, StoredDocument]:
+        """Committed records (no text) of commits after `seq`; all of them for None."""
+        docs, _, _ = self._collections()
+        where = None if seq is None else {"seq": {"$gt": seq}}
+        out: dict[str, StoredDocument] = {}
+        offset = 0
+        while True:
+            got = self._call("reading the documents", docs.get, where=where,
+                             include=["metadatas"], limit=_BATCH, offset=offset)
+            for rid, m in zip(got["ids"], got["metadatas"]):
+                out[rid] = _from_record(rid, m)
+            if len(got["ids"]) < _BATCH:
+                return out
+            offset += _BATCH
+
+    def removed_since(self, seq: int) -> set[str]:
+        """Sources removed by commits after `seq` (their tombstones)."""
+        _, _, meta = self._collections()
+        got = self._call("reading removals", meta.get,
+                         where={"$and": [{"kind": "removed"}, {"seq": {"$gt": seq}}]},
+                         include=["metadatas"])
+        return {str(m["source"]) for m in got["metadatas"] if m}
+
+    def fetch(
+        self, sources: list[str], text: bool = True
+    ) -> dict[str, tuple[StoredDocument, str, np.ndarray | None]]:
+        """Records of some documents with their texts and title-and-lead vectors, read in one
+        call so that they match; absent sources are left out."""
+        docs, _, _ = self._collections()
+        include = ["metadatas", "documents", "embeddings"] if text else ["metadatas"]
+        out: dict[str, tuple[StoredDocument, str, np.ndarray | None]] = {}
+        for b in range(0, len(sources), _BATCH):
+            got = self._call("reading documents", docs.get, ids=sources[b : b + _BATCH],
+                             include=include)
+            texts = got.get("documents") if text else None
+            embs = got.get("embeddings") if text else None
+            for i, (rid, meta) in enumerate(zip(got["ids"], got["metadatas"])):
+                vec = None if embs is None else np.asarray(embs[i], dtype=np.float32)
+                out[rid] = (_from_record(rid, meta), (texts[i] or "") if texts is not None
+                            else "", vec)
+            if text:
+                self.texts_read += len(got["ids"])
+        return out
+
+    def texts(self, sources: list[str]) -> dict[str, tuple[str, str]]:
+        """source -> (generation, cleaned text) of some documents, read together."""
+        docs, _, _ = self._collections()
+        out: dict[str, tuple[str, str]] = {}
+        for b in range(0, len(sources), _BATCH):
+            got = self._call("reading texts", docs.get, ids=sources[b : b + _BATCH],
+                             include=["metadatas", "documents"])
+            for rid, meta, text in zip(got["ids"], got["metadatas"], got["documents"]):
+                out[rid] = (str((meta or {}).get("generation", "")), text or "")
+            self.texts_read += len(got["ids"])
+        return out
 
     def documents(self) -> dict[str, StoredDocument]:
         """All committed documents (the manifest): metadata and chunk layout, no text."""
@@ -274,6 +399,7 @@ class Store:
                              include=["metadatas", "documents"])
             for rid, meta, text in zip(got["ids"], got["metadatas"], got["documents"]):
                 out[rid] = (_from_record(rid, meta), text or "")
+            self.texts_read += len(got["ids"])
         return out
 
     def count_chunks(self) -> int:
@@ -383,7 +509,7 @@ class Store:
             ids=[p.doc.source for p in batch],
             embeddings=[p.lead_vector.tolist() for p in batch],
             documents=[p.doc.text for p in batch],
-            metadatas=[_record(p.doc, p.chunks) for p in batch],
+            metadatas=[_record(p.doc, p.chunks, self._write_seq()) for p in batch],
         )
         old = sorted(replaced & {p.doc.source for p in batch})
         if old:
@@ -393,16 +519,25 @@ class Store:
             self._call("removing old sentences", self._sentences.delete, where=stale)
 
     def remove_document(self, source: str) -> None:
-        """Uncommit the record first, so a crash between the two leaves only orphans."""
-        docs, coll, _ = self._collections()
+        """Uncommit the record first, so a crash between the two leaves only orphans.
+
+        A tombstone (before the delete, so a crash cannot lose it) tells readers' lexical
+        indexes that the source is gone; a tombstone of a source that still exists is
+        harmless (readers check)."""
+        docs, coll, meta = self._collections()
+        self._call("marking a removal", meta.upsert, ids=[f"removed:{_doc_key(source)}"],
+                   embeddings=[[1.0]], metadatas=[{"kind": "removed", "source": source,
+                                                   "seq": self._write_seq()}])
         self._call("removing a document", docs.delete, ids=[source])
         self._call("removing its chunks", coll.delete, where={"source": source})
         self._call("removing its sentences", self._sentences.delete, where={"source": source})
 
-    def remove_orphans(self, committed: dict[str, StoredDocument] | None = None) -> int:
-        """Delete chunks whose generation no committed document names (crash leftovers)."""
+    def remove_orphans(self, committed: dict[str, str] | None = None) -> int:
+        """Delete chunks whose generation no committed document names (crash leftovers);
+        `committed` maps source -> generation."""
         _, chunks, _ = self._collections()
-        committed = self.documents() if committed is None else committed
+        if committed is None:
+            committed = {s: d.generation for s, d in self.documents().items()}
         removed = 0
         for coll in (chunks, self._sentences):
             stale: list[str] = []
@@ -411,8 +546,8 @@ class Store:
                 got = self._call("scanning vectors", coll.get, include=["metadatas"],
                                  limit=_BATCH, offset=offset)
                 for rid, m in zip(got["ids"], got["metadatas"]):
-                    d = committed.get(str(m.get("source")))
-                    if d is None or d.generation != m.get("generation"):
+                    gen = committed.get(str(m.get("source")))
+                    if gen is None or gen != m.get("generation"):
                         stale.append(rid)
                 if len(got["ids"]) < _BATCH:
                     break
@@ -441,6 +576,7 @@ class Store:
         from index.locking import process_alive
 
         _, _, meta = self._collections()
+        self._next_seq = None  # continue from the last commit (a killed run's records too)
         got = self._call("reading the index state", meta.get, ids=["writing"],
                          include=["metadatas"])
         host = socket.gethostname()
@@ -468,6 +604,15 @@ class Store:
             except Exception:  # absent already
                 pass
         self._docs = self._chunks = self._sentences = self._meta = None
+        self._next_seq = None
+
+
+def lead_dim(encoder: Encoder) -> int:
+    """Dimension of the title-and-lead vectors the lexical index keeps (0: it keeps none and
+    the store's own vector index ranks leads; for encoders whose dimension is not fixed)."""
+    from index.embedding import MINILM_ID
+
+    return int(encoder.dimension or 0) if encoder.model_id == MINILM_ID else 0
 
 
 def _short(exc: BaseException) -> str:

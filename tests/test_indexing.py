@@ -29,12 +29,28 @@ def test_first_run_adds_everything(fresh_bot: Newsbot, samples: Path) -> None:
     assert report.chunks_written > 30 and not report.failed
 
 
+# The tests below check how chunk and sentence vectors are replaced, so their index has them
+# (opt-in settings; by default only each article's title-and-lead vector is stored).
+VECTORS = {"dense_chunks": None, "sentence_vectors": True}
+
+
+@pytest.fixture(scope="module")
+def vector_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conftest import SAMPLES
+
+    data = tmp_path_factory.mktemp("vector-index")
+    bot = Newsbot(make_settings(data, **VECTORS))
+    assert len(bot.index([SAMPLES]).added) == 5
+    bot.close()
+    return data
+
+
 @pytest.fixture
-def indexed(samples: Path, sample_index: Path, tmp_path: Path) -> Newsbot:
-    """A private copy of the session's sample index (indexing afresh costs seconds)."""
+def indexed(samples: Path, vector_index: Path, tmp_path: Path) -> Newsbot:
+    """A private copy of the module's sample index (indexing afresh costs seconds)."""
     data = tmp_path / "data"
-    shutil.copytree(sample_index, data)
-    return Newsbot(make_settings(data))
+    shutil.copytree(vector_index, data)
+    return Newsbot(make_settings(data, **VECTORS))
 
 
 def test_unchanged_articles_write_nothing(indexed: Newsbot, samples: Path) -> None:
