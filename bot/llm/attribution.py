@@ -42,12 +42,12 @@ promised threaten threatens threatened predict predicts predicted assess assesse
 assessed estimated believe believes believed think thinks thought hoped expect expects expected
 hope hopes want wants wanted fear fears feared called reject rejects rejected mention mentions mentioned commented replied
 respond responds responded indicate indicates indicated signalled signaled cited quoted
-outlined""".split()
+outlined caution cautions cautioned""".split()
 # In a passage, more verbs show who holds a position (a generous reading names more speakers,
 # so fewer right claims are dropped).
 _PASSAGE_VERBS = _CLAIM_VERBS + """agree agrees agreed propose proposes proposed offer offers
 offered refuse refuses refused demand demands demanded accept accepts accepted recall recalls
-recalled caution cautions cautioned spoke""".split()
+recalled spoke""".split()
 _INVERTING = {"said", "says", "added", "adds", "noted", "wrote", "writes", "explained", "asked",
               "insisted", "warned", "continued"}
 # "X's comments echoed ..." attributes the words to X too.
@@ -283,7 +283,12 @@ def attributions(text: str, which: str = "passage") -> list[Speaker | None]:
         # "X's comments ..."
         base, poss = _strip_possessive(tok)
         if poss and i + 1 < len(words) and words[i + 1].lower() in _STATEMENT_NOUNS:
-            found.append((pos, _phrase(_np_left(words[:i]) + [tok])))
+            np = _np_left(words[:i]) + [tok]
+            lead = words[: i + 1 - len(np)]
+            # In a claim only the subject counts: "Ushakov's comments echoed ...", not
+            # "... communicated Russia's position to Waltz".
+            if which == "passage" or all(t.lower() in _OPENERS or t == "," for t in lead):
+                found.append((pos, _phrase(np)))
             continue
         if not verb.fullmatch(low):
             continue

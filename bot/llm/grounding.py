@@ -461,6 +461,7 @@ class Checker:
             "unsupported markers dropped, %d sentences dropped as misattributed (%d moved to "
             "their speaker's passage)", r.kept, r.substantive, r.repaired,
             r.invalid_markers, r.unsupported_markers, r.misattributed, r.reattributed,
+            extra={"check_report": r},
         )
         if not r.kept:
             if _DECLINE.search(raw) and not _MARKER.search(raw):
