@@ -25,6 +25,7 @@ from test_crash import check_consistent
 from bot.feed_registry import FeedRegistry
 from bot.service import Newsbot
 
+ALL_CHUNKS = 1000  # more chunks than any article here has
 TOWNS = ["Askvik", "Brenna", "Dalsund", "Eikrem", "Fossli", "Grindal", "Holmsjo", "Isfjord",
          "Jarvik", "Kolbu", "Lonset", "Mosvik"]
 
@@ -43,7 +44,10 @@ def wire_article(i: int, town: str) -> Article:
 
 def update_process(data: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    env.update(NEWSBOT_DATA_DIR=str(data), NEWSBOT_FETCH_HOST_DELAY="0", NEWSBOT_INDEX_BATCH="16")
+    # Every chunk and sentence embedded (what check_consistent checks), small batches: embedding
+    # takes long enough, and commits come often enough, for kills to land between commits.
+    env.update(NEWSBOT_DATA_DIR=str(data), NEWSBOT_FETCH_HOST_DELAY="0", NEWSBOT_INDEX_BATCH="16",
+               NEWSBOT_SENTENCE_VECTORS="true", NEWSBOT_DENSE_CHUNKS=str(ALL_CHUNKS))
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "feeds", "update", "--json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=env)
 
@@ -73,7 +77,7 @@ def feed_list_is_truthful(data: Path, indexed: set[str]) -> None:
 
 def test_kill_9_during_feeds_update_then_finish(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    settings = make_settings(data, fetch_host_delay=0)
+    settings = make_settings(data, fetch_host_delay=0, sentence_vectors=True, dense_chunks=ALL_CHUNKS)
     with NewsSite() as site:
         wire = [wire_article(i, town) for i, town in enumerate(TOWNS)]
         for a in wire:
