@@ -110,7 +110,11 @@ async def test_addfeed_then_a_scheduled_refresh_answers_from_a_new_entry(
         assert f'<a href="{site.url(BRIDGE.path)}">' in reply
         assert site.url(SNOW_LEOPARDS.path) not in bot.store.documents()  # answered mid-refresh
 
-        await until(lambda: site.url(SNOW_LEOPARDS.path) in bot.store.documents())
+        def remembered() -> bool:  # saved after the index is committed and the bot's view reloaded
+            record = registry.get(feed)
+            return record is not None and site.url(SNOW_LEOPARDS.path) in record.sources
+
+        await until(remembered)
         site.page_delay = 0.0
         reply = await ask(tg, USER, "What were the snow leopard cubs named?")
         assert f'<a href="{site.url(SNOW_LEOPARDS.path)}">' in reply  # cited, with its link
