@@ -343,6 +343,7 @@ class Checker:
         backing: set[str] = set()
         cited_by: dict[int, Speaker | None] = {}  # passage index -> the speaker checked there
         misattributed: list[int] = []
+        mis_speaker: Speaker | None = None
         sub_claim, prev_end = claim, 0
         for j, m in enumerate(matches_):
             segment = text[prev_end : m.start()]
@@ -364,6 +365,7 @@ class Checker:
                     continue
                 if speaker is not None and not self.speaks(speaker, sub_claim, src):
                     misattributed.append(k - 1)
+                    mis_speaker = mis_speaker or speaker
                     continue
                 covered |= whole.covered | q.covered
                 backing |= _figures(src)
@@ -376,9 +378,11 @@ class Checker:
             out = _renumber(text, matches_, kept)
             self._note_attribution(out, claim, cited_by)
             return out
-        if misattributed and whole_speaker is not None:
+        if misattributed:
             # Cited where someone else says it: move it to where its speaker does, if one
             # passage clearly holds it; otherwise drop it.
+            whole_speaker = whole_speaker or mis_speaker
+            assert whole_speaker is not None
             fixed = self.repair(claim, figures, whole_speaker, exclude=set(misattributed))
             if fixed is None:
                 self.report.misattributed += 1
