@@ -18,7 +18,9 @@ def answer_text(ans: Answer, width: int = 100) -> str:
     if ans.citations:
         parts.append("Sources:")
         for c in ans.citations:
-            head = f"[{c.n}] {c.label}" + (f" ({c.source})" if c.label != c.source else "")
+            head = f"[{c.n}] {c.label}"
+            if c.source not in (c.label, c.meta.url):  # a fetched page's id is its URL
+                head += f" ({c.source})"
             if c.meta.url:
                 head += f" {c.meta.url}"
             quote = textwrap.fill(
