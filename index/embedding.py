@@ -105,6 +105,13 @@ class MiniLM:
                 _verified(str(path), st.st_size, st.st_mtime)
                 opts = ort.SessionOptions()
                 opts.log_severity_level = 3
+                # The arena keeps the largest batch's buffers for good: one batch of long texts
+                # left an indexing run at ~1 GB. Without it memory follows the batch (measured:
+                # 250 MB instead of 950 MB after a 32 x 250-piece batch, same speed).
+                opts.enable_cpu_mem_arena = False
+                # Idle worker threads must not spin: between two queries they would take the
+                # cores from numpy and from every other process on the machine.
+                opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 if self.threads:
                     opts.intra_op_num_threads = self.threads
                 self._session = ort.InferenceSession(

@@ -66,11 +66,22 @@ def index_documents(
     sentence_vectors, batch_texts = options.sentence_vectors, options.batch_texts
     t0 = time.perf_counter()
     report = IndexReport()
+    phases = report.phases
+    for name in ("chunking", "embedding", "writing", "lexical"):
+        phases.setdefault(name, 0.0)
+
+    def timed(name: str, since: float) -> float:
+        now = time.perf_counter()
+        phases[name] += now - since
+        return now
+
     interrupted = store.begin_write()  # a previous run was killed: finish its job too
     # The manifest comes from the lexical index, brought up to date first (a killed run's
     # commits included): no need to read every record from the store.
     lex = store.lexical()
+    t_lex = time.perf_counter()
     state0 = sync(lex, store, force=interrupted)
+    timed("lexical", t_lex)
     committed = state0.generations()
     vocab = state0.vocab.copy()
     prepared: dict[str, Entry] = {}
@@ -109,7 +120,9 @@ def index_documents(
             texts.extend(embed_text_of(doc.meta.title, c.text) for c in chunks[:limit])
             if sentence_vectors:
                 texts.extend(doc.text[a:z] for c in chunks for a, z in c.sentences)
+        t = time.perf_counter()
         vectors = store.encoder.embed(texts)
+        t = timed("embedding", t)
         pos = 0
         batch: list[Pending] = []
         for doc, chunks in pending:
@@ -127,6 +140,7 @@ def index_documents(
             prepared[doc.source] = make_entry(
                 doc.source, doc.generation, doc.meta.pub_day, json.dumps(doc.meta.to_json()),
                 layout, doc.meta.title or "", doc.text, vocab, lead if lex.dim else None)
+        t = timed("lexical", t)
         store.write_documents(batch, replaced=set(committed))
         for p in batch:
             report.chunks_written += len(p.chunks)
@@ -136,10 +150,13 @@ def index_documents(
                 progress(done, total, p.doc.source)
         pending.clear()
         store.commit_version()  # readers in other processes pick up this batch now
+        timed("writing", t)
 
     queued = 0
     for doc in todo:
+        t = time.perf_counter()
         chunks = chunk_document(doc, chunk_tokens)
+        timed("chunking", t)
         pending.append((doc, chunks))
         queued += 1 + (len(chunks) if dense_chunks is None else min(dense_chunks, len(chunks)))
         if sentence_vectors:  # every text to embed counts, or one batch can hold thousands
@@ -156,7 +173,9 @@ def index_documents(
     if report.changed or interrupted:
         store.commit_version()
     # The lexical index follows the store: the new entries are tokenised already.
+    t = time.perf_counter()
     sync(lex, store, state0, prepared=prepared, vocab=vocab)
+    timed("lexical", t)
     store.end_write()
     report.seconds = time.perf_counter() - t0
     return report
@@ -183,14 +202,19 @@ def index_paths(
         if root.is_dir() and not any(p.is_file() for p in root.rglob("*")):
             raise SourceError(str(root), "is an empty folder: no files to index")
     with writer_lock(lock_path):
+        t0 = time.perf_counter()
         items = list(iter_sources(paths, options.max_bytes))
+        reading = time.perf_counter() - t0
         if not any(isinstance(i, Document) for i in items) and not prune:
             # Nothing readable: report the problems and leave the index untouched.
             report = IndexReport(failed=[i for i in items if isinstance(i, SourceError)])
             return report
         if rebuild:
             store.reset()
-        return index_documents(store, items, options, prune=prune, progress=progress)
+        report = index_documents(store, items, options, prune=prune, progress=progress)
+        report.phases = {"reading": reading, **report.phases}
+        report.seconds += reading
+        return report
 
 
 def forget(store: Store, sources: list[str], lock_path: Path | None = None) -> IndexReport:

@@ -49,6 +49,17 @@ def recency_bonus(query: str, as_of: date | None, day: int) -> float:
     return recency_prior(query) * recency(day_number(as_of.isoformat()) - day)
 
 
+def recency_bonuses(query: str, as_of: date | None, days: np.ndarray) -> np.ndarray:
+    """`recency_bonus` for many publication days at once (the prior is read once per query)."""
+    days = np.asarray(days, dtype=np.int64)
+    if as_of is None:
+        return np.zeros(len(days))
+    age = day_number(as_of.isoformat()) - days
+    out = recency_prior(query) * np.exp(-np.maximum(0, age - RECENCY_DAYS) * np.log(2) / RECENCY_DAYS)
+    out[(age < 0) | (days < 0)] = 0.0
+    return out
+
+
 def recency(age_days: int) -> float:
     """1 for the past week, then halving every week; 0 for the future (not evidence).
 
@@ -126,6 +137,7 @@ class Snapshot:
         self._chunk_vectors = chunk_vectors  # False when the store holds none (skip the query)
         self._sentence_vectors = sentence_vectors
         self.stale = False  # set when the store holds a newer version of a document we read
+        self.mismatched: set[str] = set()  # those documents
         self._shingles: dict[object, set[tuple[str, ...]]] = {}
         self._terms: dict[tuple[str, int, int], frozenset[str]] = {}
         self._refs: dict[int, ChunkRef] = {}
@@ -238,6 +250,7 @@ class Snapshot:
                 _TEXTS.put((s, gen), stored[1])
             else:
                 fresh = False
+                self.mismatched.add(s)
         if not fresh:
             self.stale = True
         return fresh
@@ -304,6 +317,21 @@ class Searcher:
         self._checked = 0.0
         self._lock = threading.Lock()
         self.vectors = VectorCache(store.vector_cache_path, store.encoder)
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()  # recent query vectors
+        self._ranked: OrderedDict[tuple[object, ...], list[tuple[str, float]]] = OrderedDict()
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The query's vector; the last few are kept (an answer retrieves, then ranks articles,
+        for the same question)."""
+        with self._lock:
+            got = self._queries.get(query)
+        if got is None:
+            got = self.store.encoder.embed([query])[0]
+            with self._lock:
+                self._queries[query] = got
+                while len(self._queries) > 32:
+                    self._queries.popitem(last=False)
+        return got
 
     def snapshot(self, force: bool = False) -> Snapshot:
         now = time.monotonic()
@@ -312,7 +340,9 @@ class Searcher:
                 self._checked = now
                 if self._snap is None or force or self._snap.stale \
                         or self.store.version() != self._snap.version:
-                    state = sync(self.store.lexical(), self.store, self._state)
+                    recheck = self._snap.mismatched if self._snap is not None else set()
+                    state = sync(self.store.lexical(), self.store, self._state,
+                                 recheck=set(recheck))
                     if self._snap is None or state is not self._state or self._snap.stale:
                         self._state = state
                         self._snap = Snapshot(state, self.store,
@@ -350,7 +380,7 @@ class Searcher:
         view = snap._view
         qterms = terms(query)
         qids = view.query_ids(qterms)
-        vec = self.store.encoder.embed([query])[0]
+        vec = self.query_vector(query)
 
         def current(source: str, gen: str) -> bool:
             doc = snap.document(source)
@@ -397,12 +427,14 @@ class Searcher:
                 if getattr(h, attr) is None:  # a list votes once per chunk, at its best rank
                     h.score += 1.0 / (RRF_K + rank + 1)
                     setattr(h, attr, value)
-        for h in fused.values():
+        cands = list(fused.values())
+        bonus = recency_bonuses(query, as_of, view.chunk_day[[h.chunk for h in cands]])
+        for h, extra in zip(cands, bonus):
             ar = article_rank.get(int(view.chunk_doc[h.chunk]))
             if ar is not None:
                 h.article = ar
                 h.score += ARTICLE_WEIGHT / (RRF_K + ar + 1)
-            h.score += recency_bonus(query, as_of, snap.chunk(h.chunk).pub_day)
+            h.score += float(extra)
         hits = sorted(fused.values(), key=lambda h: -h.score)
         snap.prefetch(snap.chunk(h.chunk).source for h in hits[: 2 * KEYED])
         qset = set(qterms)
@@ -456,13 +488,18 @@ class Searcher:
             return []
         max_day = day_number(as_of.isoformat()) if as_of else None
         qids = snap._view.query_ids(terms(query))
-        vec = self.store.encoder.embed([query])[0]
+        vec = self.query_vector(query)
         return self._rank_articles(snap, query, qids, vec, as_of, max_day, self.candidates)[:k]
 
     def _rank_articles(
         self, snap: Snapshot, query: str, qids: np.ndarray, vec: np.ndarray,
         as_of: date | None, max_day: int | None, k: int,
     ) -> list[tuple[str, float]]:
+        key = (snap.version, id(snap), query, as_of, k)
+        with self._lock:
+            memo = self._ranked.get(key)
+        if memo is not None:
+            return memo
         view = snap._view
         whole = [row for row, _ in top(view.article_scores(qids, max_day), k)]
         if view.has_vectors:
@@ -474,10 +511,17 @@ class Searcher:
         for ranked in (whole, leads):
             for rank, row in enumerate(ranked):
                 scores[row] = scores.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
-        for row in scores:
-            scores[row] += recency_bonus(query, as_of, int(view.doc_day[row]))
-        ranked = sorted(scores.items(), key=lambda x: (-x[1], x[0]))
-        return [(view.source_of_row(row), s) for row, s in ranked]
+        rows = list(scores)
+        for row, extra in zip(rows, recency_bonuses(query, as_of, view.doc_day[rows])):
+            scores[row] += float(extra)
+        # Ties keep BM25's order, then the leads' (a stable sort of the fused dict).
+        ranked = sorted(scores.items(), key=lambda x: -x[1])
+        out = [(view.source_of_row(row), s) for row, s in ranked]
+        with self._lock:
+            self._ranked[key] = out
+            while len(self._ranked) > 32:
+                self._ranked.popitem(last=False)
+        return list(out)
 
 
 def to_passage(snap: Snapshot, hit: Hit) -> Passage:

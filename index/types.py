@@ -139,6 +139,8 @@ class IndexReport:
     failed: list[SourceError] = field(default_factory=list)
     chunks_written: int = 0
     seconds: float = 0.0
+    # Seconds per phase (reading, chunking, embedding, writing, lexical): what a run cost.
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -163,6 +165,7 @@ class IndexReport:
             "failed": [{"source": e.source, "reason": e.reason} for e in self.failed],
             "chunks_written": self.chunks_written,
             "seconds": round(self.seconds, 3),
+            "phases": {k: round(v, 3) for k, v in self.phases.items()},
         }
 
 

@@ -31,6 +31,7 @@ from index.store import CHUNKS, DOCS, SENTENCES, _doc_key
 from conftest import ROOT, SAMPLES, stored_texts
 
 N_SYNTHETIC = 60
+VECTORS = {"dense_chunks": 2, "sentence_vectors": True}
 SYLLABLES = ["ka", "lo", "ve", "mi", "dra", "qu", "zen", "tor", "bel", "nis", "os", "ur", "fa", "gri"]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -69,6 +70,9 @@ def cli_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
     env["NEWSBOT_DATA_DIR"] = str(settings.data_dir)
     env["NEWSBOT_INDEX_BATCH"] = "16"  # commit every few articles, so kills land mid-run
+    # Opt-in chunk and sentence vectors, so that their consistency is checked too.
+    env["NEWSBOT_DENSE_CHUNKS"] = str(VECTORS["dense_chunks"])
+    env["NEWSBOT_SENTENCE_VECTORS"] = "true"
     if settings.chroma_host:
         env["NEWSBOT_CHROMA_HOST"] = settings.chroma_host
         env["NEWSBOT_CHROMA_PORT"] = str(settings.chroma_port)
@@ -143,18 +147,26 @@ def _vectors(bot: Newsbot, name: str) -> list[tuple[str, dict]]:
 
 
 def check_consistent(settings: Settings, question: str) -> dict[str, set[str]]:
-    """What readers see after a crash is exactly the committed documents."""
+    """What readers see after a crash is exactly the committed documents: vectors, and the
+    lexical index (documents, versions and chunk layouts) that a new reader loads or repairs."""
     bot = Newsbot(settings)
     try:
         docs = bot.store.documents()
         chunks, sentences = _vectors(bot, CHUNKS), _vectors(bot, SENTENCES)
+        dense = VECTORS["dense_chunks"]
         for source, d in docs.items():
             key, gen = _doc_key(source), d.generation
             mine = {rid for rid, m in chunks if m["source"] == source and m["generation"] == gen}
-            assert mine == {f"{key}:{gen}:{i}" for i in range(len(d.chunks))}, source
+            assert mine == {f"{key}:{gen}:{i}" for i in range(min(dense, len(d.chunks)))}, source
             mine = {rid for rid, m in sentences if m["source"] == source and m["generation"] == gen}
             want = {f"{key}:{gen}:s{a}" for _, _, sents in d.chunks for a, _ in sents}
             assert mine == want, source
+        snap = bot.searcher.snapshot()
+        assert len(snap) == len(docs)
+        for source, d in docs.items():
+            mine = snap.document(source)
+            assert mine is not None and mine.generation == d.generation, source
+            assert mine.chunks == d.chunks, source
         # Searches and answers are made of committed text only (orphans are never served).
         if docs:
             texts = stored_texts(bot)
@@ -194,7 +206,7 @@ def test_kill_9_while_indexing_then_resume(
     corpus = tmp_path / "corpus"
     names = make_corpus(corpus, samples)
     total = N_SYNTHETIC + len(samples)
-    settings = store_settings(tmp_path / "data")
+    settings = store_settings(tmp_path / "data", **VECTORS)
     question = f"When did the harbour of {names[30]} reopen?"
 
     # A reader that stays open through every crash (over a server only: an embedded store must
@@ -242,7 +254,7 @@ def test_kill_9_while_indexing_then_resume(
     final = check_consistent(settings, question)
     assert len(final["docs"]) == total
 
-    clean_settings = store_settings(tmp_path / "clean")
+    clean_settings = store_settings(tmp_path / "clean", **VECTORS)
     clean = Newsbot(clean_settings)
     report = clean.index([corpus])
     clean.close()
