@@ -158,7 +158,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def _check_not_empty(bot: Newsbot) -> None:
-    if not bot.store.documents():
+    if not bot.store.count_documents():  # a count: reading every record costs seconds
         raise StoreError("the index is empty: add articles first with `newsbot index sample_articles`")
 
 
