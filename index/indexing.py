@@ -17,7 +17,7 @@ from index.locking import writer_lock
 from index.reading import DEFAULT_MAX_BYTES, iter_sources
 from index.store import Pending, Store, embed_text_of
 from index.errors import SourceError
-from index.types import Chunk, Document, IndexReport
+from index.types import Chunk, Document, IndexReport, Unchanged
 
 Progress = Callable[[int, int, str], None]
 
@@ -51,7 +51,7 @@ def _lead(doc: Document) -> str:
 
 def index_documents(
     store: Store,
-    items: list[Document | SourceError],
+    items: list[Document | SourceError | Unchanged],
     options: IndexOptions = IndexOptions(),
     *,
     prune: bool = False,
@@ -89,6 +89,15 @@ def index_documents(
     seen: set[str] = set()
     todo: list[Document] = []
     for item in items:
+        if isinstance(item, Unchanged):  # its raw input hashes as when it was indexed
+            if item.source in seen:
+                report.failed.append(SourceError(item.source, "appears twice; the first copy was used"))
+            elif item.source not in committed:  # removed meanwhile by another process
+                report.failed.append(SourceError(item.source, "was removed while reading; run again"))
+            else:
+                report.unchanged.append(item.source)
+            seen.add(item.source)
+            continue
         if isinstance(item, SourceError):
             report.failed.append(item)
             seen.add(item.source)  # a file we failed to read this time is not "gone"
@@ -103,6 +112,10 @@ def index_documents(
         else:
             todo.append(item)
 
+    # Texts are let go as soon as their batch is written (`todo` is consumed, and a caller that
+    # hands over its only reference to `items` frees them all): the pool's texts are ~400 MB.
+    del items
+    todo.reverse()
     total = len(todo)
     done = 0
     if progress:
@@ -139,7 +152,8 @@ def index_documents(
             layout = [(c.start, c.end, [tuple(s) for s in c.sentences]) for c in chunks]
             prepared[doc.source] = make_entry(
                 doc.source, doc.generation, doc.meta.pub_day, json.dumps(doc.meta.to_json()),
-                layout, doc.meta.title or "", doc.text, vocab, lead if lex.dim else None)
+                layout, doc.meta.title or "", doc.text, vocab, lead if lex.dim else None,
+                doc.raw or "")
         t = timed("lexical", t)
         store.write_documents(batch, replaced=set(committed))
         for p in batch:
@@ -153,7 +167,8 @@ def index_documents(
         timed("writing", t)
 
     queued = 0
-    for doc in todo:
+    while todo:
+        doc = todo.pop()
         t = time.perf_counter()
         chunks = chunk_document(doc, chunk_tokens)
         timed("chunking", t)
@@ -203,15 +218,19 @@ def index_paths(
             raise SourceError(str(root), "is an empty folder: no files to index")
     with writer_lock(lock_path):
         t0 = time.perf_counter()
-        items = list(iter_sources(paths, options.max_bytes))
+        # What each source was indexed from: inputs that hash the same are not cleaned again.
+        known = {} if rebuild else sync(store.lexical(), store, force=True).raws()
+        items = list(iter_sources(paths, options.max_bytes, known))
         reading = time.perf_counter() - t0
-        if not any(isinstance(i, Document) for i in items) and not prune:
+        if not any(isinstance(i, (Document, Unchanged)) for i in items) and not prune:
             # Nothing readable: report the problems and leave the index untouched.
             report = IndexReport(failed=[i for i in items if isinstance(i, SourceError)])
             return report
         if rebuild:
             store.reset()
-        report = index_documents(store, items, options, prune=prune, progress=progress)
+        handover = [items]
+        del items  # index_documents holds the only reference and frees texts as it goes
+        report = index_documents(store, handover.pop(), options, prune=prune, progress=progress)
         report.phases = {"reading": reading, **report.phases}
         report.seconds += reading
         return report

@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-FORMAT = 1
+FORMAT = 2
 K1, B = 1.2, 0.75
 DELTA_MIN = 256  # articles the delta may hold before it is merged into the base...
 DELTA_SHARE = 0.05  # ...or this share of the base, whichever is larger
@@ -92,6 +92,7 @@ class Entry:
     title: np.ndarray  # term ids
     bodies: list[np.ndarray]  # term ids of each chunk
     vector: np.ndarray | None = None  # the title-and-lead vector (None: unknown)
+    raw: str = ""  # the raw input's hash (index.types.Document.raw)
 
 
 class Vocab:
@@ -130,7 +131,7 @@ class Vocab:
 
 
 # ---- segments ----------------------------------------------------------------------------
-_ARRAYS = ("gen", "day", "doc_chunks", "chunk_start", "chunk_end", "chunk_sents", "sent_start",
+_ARRAYS = ("gen", "raw", "day", "doc_chunks", "chunk_start", "chunk_end", "chunk_sents", "sent_start",
            "sent_end", "title_ptr", "title_ids", "body_ptr", "body_ids", "meta_ptr", "meta",
            "vectors")
 
@@ -185,6 +186,7 @@ class Table:
         bodies = [b for e in entries for b in e.bodies]
         arrays = {
             "gen": np.array([e.generation.encode() for e in entries], dtype="S16").reshape(n),
+            "raw": np.array([e.raw.encode() for e in entries], dtype="S16").reshape(n),
             "day": np.array([e.pub_day for e in entries], dtype=np.int32),
             "doc_chunks": doc_chunks,
             "chunk_start": np.array(cs, dtype=np.int32),
@@ -251,7 +253,8 @@ class Table:
         c0, c1 = self.chunk_range(row)
         return Entry(self.sources[row], self.generation(row), int(self.a["day"][row]),
                      self.meta_json(row), self.layout(row), self.title(row),
-                     [self.body(p) for p in range(c0, c1)], np.asarray(self.a["vectors"][row]))
+                     [self.body(p) for p in range(c0, c1)], np.asarray(self.a["vectors"][row]),
+                     bytes(self.a["raw"][row]).decode())
 
     def chunk_docs(self) -> tuple[np.ndarray, np.ndarray]:
         """Every chunk as BM25 sees it (title terms, then body terms): (ptr, ids)."""
@@ -495,6 +498,14 @@ class State:
         out.update((e.source, e.generation) for e in self.delta)
         return out
 
+    def raws(self) -> dict[str, str]:
+        """source -> raw input hash of every article indexed with one."""
+        t = self.base.table
+        raws = [bytes(r).decode() for r in np.asarray(t.a["raw"])]
+        out = {s: r for i, (s, r) in enumerate(zip(t.sources, raws)) if i not in self.masked and r}
+        out.update((e.source, e.raw) for e in self.delta if e.raw)
+        return out
+
     def locate(self, source: str) -> tuple[int, int] | None:
         """(0, base row) or (1, delta index) of a live article."""
         got = self._derived.get("where")
@@ -658,12 +669,23 @@ class LexicalIndex:
                     except OSError:
                         pass
                 self._bases.pop(p.name, None)
-        for p in self.path.glob("*.tmp"):
+        for p in self.path.glob("*.tmp"):  # <name>.<pid>.tmp: a writer that died mid-write
             try:
-                if time.time() - p.stat().st_mtime > 60:
+                pid = int(p.name.rsplit(".", 2)[-2])
+                if pid != os.getpid() and not _alive(pid) or time.time() - p.stat().st_mtime > 600:
                     p.unlink()
-            except OSError:
+            except (OSError, ValueError):
                 pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -852,12 +874,13 @@ def top(scores: np.ndarray, k: int, floor: float = 0.0) -> list[tuple[int, float
 
 # ---- building entries and syncing with the store ------------------------------------------
 def make_entry(source: str, generation: str, pub_day: int, meta_json: str, layout: Layout,
-               title: str, text: str, vocab: Vocab, vector: np.ndarray | None) -> Entry:
+               title: str, text: str, vocab: Vocab, vector: np.ndarray | None,
+               raw: str = "") -> Entry:
     from index.lexical import terms
 
     return Entry(source, generation, pub_day, meta_json, layout, vocab.ids(terms(title)),
                  [vocab.ids(terms(text[s:e])) for s, e, _ in layout],
-                 None if vector is None else np.asarray(vector, dtype=np.float32))
+                 None if vector is None else np.asarray(vector, dtype=np.float32), raw)
 
 
 SYNC_BATCH = 256
@@ -923,7 +946,7 @@ def sync(lex: LexicalIndex, store: Any, state: State | None = None, *,
             upserts.append(make_entry(src, d.generation, d.meta.pub_day,
                                       json.dumps(d.meta.to_json()), d.chunks,
                                       d.meta.title or "", text, vocab,
-                                      vec if lex.dim else None))
+                                      vec if lex.dim else None, d.raw))
     if removed:  # tombstones name them; make sure they are really gone
         still = set(store.fetch(sorted(removed), text=False))
         removed -= still

@@ -50,7 +50,8 @@ def _from_record(rid: str, meta: dict[str, Any]) -> StoredDocument:
     raw = json.loads(str(meta.get("chunks") or "[]"))
     chunks = [(int(s), int(e), [(int(a), int(b)) for a, b in sents]) for s, e, sents in raw]
     return StoredDocument(source=rid, generation=str(meta.get("generation", "")),
-                          meta=ArticleMeta.from_json(meta), chunks=chunks)
+                          meta=ArticleMeta.from_json(meta), chunks=chunks,
+                          raw=str(meta.get("raw") or ""))
 
 
 @dataclass
@@ -73,6 +74,7 @@ def _record(doc: Document, chunks: Sequence[Chunk], seq: int) -> dict[str, Any]:
     return {
         "generation": doc.generation,
         "seq": seq,
+        "raw": doc.raw or "",
         **{k: v or "" for k, v in doc.meta.to_json().items()},
         "pub_day": doc.meta.pub_day,
         "n_chunks": len(chunks),

@@ -62,6 +62,9 @@ class Document:
     source: str
     text: str
     meta: ArticleMeta = ArticleMeta()
+    # A hash of the raw input it was cleaned from (and of the cleaning code): a re-run whose
+    # input hashes the same skips cleaning (see index/reading.py). Not part of the content.
+    raw: str | None = field(default=None, compare=False)
 
     @property
     def content_hash(self) -> str:
@@ -98,6 +101,15 @@ class StoredDocument:
     generation: str
     meta: ArticleMeta
     chunks: list[tuple[int, int, list[tuple[int, int]]]] = field(default_factory=list)
+    raw: str = ""  # Document.raw of the input it came from ("" when unknown)
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A source whose raw input hashes as when it was indexed: not cleaned again."""
+
+    source: str
+    raw: str
 
     @property
     def pub_day(self) -> int:

@@ -153,3 +153,27 @@ def test_a_second_writer_is_refused(indexed: Newsbot, samples: Path) -> None:
     with writer_lock(indexed.lock_path):
         with pytest.raises(StoreError, match="another `newsbot index`"):
             indexed.index([samples])
+
+
+def test_unchanged_input_is_not_cleaned_again(indexed: Newsbot, samples: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source whose raw input hashes as when it was indexed skips cleaning (most of the cost
+    of re-reading an archive); an edited one is cleaned and replaced as usual."""
+    import index.reading as reading
+
+    real = reading.clean_article
+    cleaned: list[str] = []
+
+    def spy(body: str):  # type: ignore[no-untyped-def]
+        cleaned.append(body[:40])
+        return real(body)
+
+    monkeypatch.setattr(reading, "clean_article", spy)
+    indexed.index([samples])  # the copied index was built without raw hashes: recorded now
+    cleaned.clear()
+    report = indexed.index([samples])
+    assert len(report.unchanged) == 5 and not cleaned
+    target = samples / "003_74605ea7ae005176.txt"
+    target.write_text(target.read_text() + "\n\nOne more line.")
+    report = indexed.index([samples])
+    assert report.updated == [target.name] and len(cleaned) == 1
