@@ -1,20 +1,31 @@
-"""Which retrieved sentences bear on a question, and whether there is enough to answer at all.
+"""Which sentences bear on a question, which values answer it, and whether to answer at all.
 
 Both answer modes start here: the extractive answer quotes the best sentences, the LLM answer
 is only attempted when `Evidence.answerable` holds ("no evidence, no call").
 
-Relevance has two signals. Lexical: the idf-weighted share of the question's terms that a
-sentence and its neighbours (the sentence window) contain. Dense: the MiniLM cosine between the
-question and the sentence, when sentences have vectors. Names the corpus has never seen veto an
-answer outright.
+Candidates are the sentences of the best articles (`Searcher.rank_articles`, as of the
+question's date) and of the best fused chunk hits (`Searcher.retrieve`). Each sentence is
+scored by a small logistic model (weights fitted on the tuning half of the bench dev questions;
+see `bot/sentence_model.py`) over: the idf-weighted share of the question's terms in the
+sentence and in its window (who said it is often named one sentence earlier), in the
+article's title, the article's and the chunk's rank, the sentence's place in its article,
+whether it holds a value of the kind the question asks for (`bot/answer_types.py`) close to
+the question's words, and, where the index stores sentence vectors, the MiniLM similarity.
+Names the corpus has never seen veto an answer outright.
+
+For questions after one value (who / where / when / how many / which), the candidate values of
+the best sentences are pooled (`bot/claims.py`): a value several sentences and outlets give
+near the question's words wins, and two different figures given for the same point are a
+disagreement to report, not a choice to make silently.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -22,29 +33,29 @@ from index.lexical import overlap, shingles, terms
 from index.search import SAME_MEANING, Hit, Searcher, Snapshot, collapse
 from index.types import Passage
 
+from bot import answer_types as at
 from bot.citations import CitationBook
+from bot.sentence_model import SENTENCE_WEIGHTS, ANSWERABLE, sentence_features
 
-# A sentence window must cover this share of the question's (idf-weighted) terms...
-MIN_COVERAGE = 0.6
-# ...or be this similar to the question (MiniLM cosine) while sharing some of its terms.
-MIN_DENSE = 0.55
-MIN_DENSE_COVERAGE = 0.25
-# Sentences from this many top-ranked chunks are candidates, plus those the sentence
-# vectors found with at least this similarity.
+# Articles from the article ranking whose every sentence is a candidate, and chunk hits whose
+# sentences are candidates too.
+ARTICLES = 5
 SENTENCE_POOL = 12
 POOL_DENSE = 0.4
 # Two sentences from different outlets state the same thing when they share this share of
 # word trigrams, or when their vectors are this close.
 SAME_WORDS = 0.5
+# Decline when no top sentence's window holds this share of the question's (idf-weighted)
+# terms: chosen on bench dev's tuning half (it declines 2% there, nearly all wrong anyway).
+MIN_COVERAGE = 0.3
+# A sentence giving the claim's value corroborates it when it scores this share of the claim.
+SUPPORT_FLOOR = 0.5
 
 _AUTHOR_Q = re.compile(r"\b(who (wrote|authored|reported)|author|written by|byline|reporter)\b", re.I)
 _AUTHOR_WORDS = "wrote write written author authored article story piece report reporter"
 _BYLINE = re.compile(r"^By\s+[A-Z]")
-# Questions after one fact: one claim (with every outlet that reports it) answers them.
-_FACTOID = re.compile(
-    r"^\s*(when|where|which|who|whom|whose|how (many|much|long|old)|what (year|day|date|time|"
-    r"percentage|percent|share|number|town|city|country|place))\b", re.I)
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
+_WORDS = re.compile(r"(?u)\b\w\w+\b")  # the words `index.lexical.terms` reads
 
 
 @dataclass
@@ -54,9 +65,11 @@ class Sentence:
     end: int
     text: str
     coverage: float  # of the sentence window
-    score: float
-    chunk: int
+    score: float  # the model's probability that this sentence answers the question
+    chunk: int | None
     dense: float | None = None
+    index: int = 0  # the sentence's place in its article
+    values: list[at.Span] = field(default_factory=list)  # answer values of the asked kind
     _shingles: set[tuple[str, ...]] | None = None
 
     @property
@@ -68,9 +81,7 @@ class Sentence:
     @property
     def relevant(self) -> bool:
         """Good enough to be quoted as a claim."""
-        return self.coverage >= 0.8 * MIN_COVERAGE or (
-            (self.dense or 0.0) >= MIN_DENSE and self.coverage >= MIN_DENSE_COVERAGE
-        )
+        return self.score >= ANSWERABLE
 
 
 @dataclass
@@ -82,6 +93,10 @@ class Evidence:
     sentences: list[Sentence] = field(default_factory=list)
     answerable: bool = False
     vectors: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)  # sentence vectors
+    kind: str = at.NONE  # what kind of value the question asks for (bot/answer_types.py)
+    articles: list[tuple[str, float]] = field(default_factory=list)  # rank_articles, as of
+    question_terms: dict[str, float] = field(default_factory=dict)  # term -> idf
+    pooled_values: list | None = None  # bot.claims.values(), computed once
 
     @cached_property
     def passages(self) -> list[Passage]:
@@ -104,15 +119,29 @@ class Evidence:
 
     @property
     def factoid(self) -> bool:
-        return bool(_FACTOID.search(self.question))
+        return self.kind in at.FACTOID_KINDS
 
     def supporting(self, claim: Sentence) -> list[Sentence]:
-        """The sentence in each other source that states the same thing as `claim`."""
+        """The sentence in each other source that states the same thing as `claim`: the same
+        words or meaning, or (for a question after one value) the same value of the asked
+        kind, in a sentence that bears on the question about as well."""
         out: dict[str, Sentence] = {}
         for s in self.sentences:
-            if s.source != claim.source and s.source not in out and self.same(claim, s):
+            if s.source == claim.source or s.source in out or not s.relevant:
+                continue
+            if self.same(claim, s) or (self.factoid and s.score >= SUPPORT_FLOOR * claim.score
+                                       and _shared_value(claim, s)):
                 out[s.source] = s
         return list(out.values())
+
+
+def _value_keys(s: Sentence) -> set[str]:
+    return {re.sub(r"^(on|in|the|about|over|some|since|last|this)\s+", "", v.text.lower())
+            for v in s.values}
+
+
+def _shared_value(a: Sentence, b: Sentence) -> bool:
+    return bool(_value_keys(a) & _value_keys(b))
 
 
 def unknown_names(snap: Snapshot, question: str) -> list[str]:
@@ -133,6 +162,127 @@ def unknown_names(snap: Snapshot, question: str) -> list[str]:
     return out
 
 
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, x))))
+
+
+def candidates(
+    searcher: Searcher, question: str, query: str, as_of: date | None, top_k: int = 6
+) -> tuple[Evidence, list[dict[str, float]]]:
+    """Every candidate sentence with its features (unscored): `gather` and model fitting."""
+    r = searcher.retrieve(query, as_of)
+    snap, hits = r.snapshot, r.hits
+    ev = Evidence(question, snap, hits, top_k, vectors=dict(r.sentence_vecs))
+    ev.kind = at.expected(question)
+    weights = {t: snap.idf(t) for t in set(terms(query))}
+    author_q = bool(_AUTHOR_Q.search(question))
+    if author_q:  # "who wrote the article about X" is about X; the byline answers
+        for t in terms(_AUTHOR_WORDS):
+            weights.pop(t, None)
+    ev.question_terms = weights
+    total = sum(weights.values())
+    if not hits or total <= 0:
+        return ev, []
+    ev.articles = searcher.rank_articles(query, k=ARTICLES, as_of=as_of)
+    art_rank = {src: i for i, (src, _) in enumerate(ev.articles)}
+    chunk_rank = {h.chunk: i for i, h in enumerate(hits)}
+    # Which chunks' sentences are candidates: every chunk of the best articles, the best hits,
+    # and the chunks of sentences whose vectors are close to the question.
+    pool: dict[str, set[int] | None] = {src: None for src, _ in ev.articles}  # None: all
+    for h in hits[:SENTENCE_POOL]:
+        ref = snap.chunk(h.chunk)
+        if ref.source not in pool or pool[ref.source] is not None:
+            pool.setdefault(ref.source, set()).add(ref.index)  # type: ignore[union-attr]
+    for (source, start), sim in r.sentence_sims.items():
+        pos = snap.chunk_of(source, start)
+        if sim >= POOL_DENSE and pos is not None:
+            ref = snap.chunk(pos)
+            if source not in pool or pool[source] is not None:
+                pool.setdefault(source, set()).add(ref.index)  # type: ignore[union-attr]
+    asked_text = question.lower()
+    q_seq = [t for t in map(word_term, _WORDS.findall(query.lower())) if t in weights]
+    q_pairs = {(a, b) for a, b in zip(q_seq, q_seq[1:]) if a != b}
+    rarest = max(weights, key=lambda t: weights[t])
+    feats: list[dict[str, float]] = []
+    for source, wanted in pool.items():
+        doc = snap.document(source)
+        if doc is None:
+            continue
+        text = snap.text(source)
+        title_terms = set(terms(doc.meta.title or ""))
+        title_cov = sum(w for t, w in weights.items() if t in title_terms) / total
+        flat: list[tuple[int, int, int]] = []  # (start, end, chunk index)
+        chunk_pos: dict[int, int | None] = {}
+        for ci, (cs, _, sents) in enumerate(doc.chunks):
+            flat.extend((s, e, ci) for s, e in sents)
+            chunk_pos[ci] = snap.chunk_of(source, cs) if sents else None
+        sent_terms = [snap.span_terms(source, s, e) for s, e, _ in flat]
+        arank = art_rank.get(source)
+        for j, (s, e, ci) in enumerate(flat):
+            if wanted is not None and ci not in wanted:
+                continue
+            sent = text[s:e]
+            own_t = sent_terms[j]
+            win_t = own_t.union(*sent_terms[max(0, j - 1): j + 2])
+            window = sum(w for t, w in weights.items() if t in win_t) / total
+            byline = author_q and bool(_BYLINE.match(sent))
+            if window <= 0 and not byline:
+                continue  # shares no word with the question, nor do its neighbours
+            own = sum(w for t, w in weights.items() if t in own_t) / total
+            seq = [t for t in map(word_term, _WORDS.findall(sent.lower())) if t]
+            at_q = [i for i, t in enumerate(seq) if t in weights]
+            pairs = {(a, b) for a, b in zip(seq, seq[1:])}
+            bigrams = len(pairs & q_pairs) / len(q_pairs) if q_pairs else 0.0
+            density = (len({seq[i] for i in at_q}) / (at_q[-1] - at_q[0] + 1)) if len(at_q) > 1 else 0.0
+            matched = len({seq[i] for i in at_q}) / len(weights)
+            pos = chunk_pos.get(ci)
+            crank = chunk_rank.get(pos) if pos is not None else None
+            dense = r.sentence_sims.get((source, s))
+            values = [v for v in at.spans(sent, ev.kind) if _new_value(v.text, weights, asked_text)] \
+                if ev.factoid else []
+            near = _nearness(sent, values, weights, total) if values else 0.0
+            f = sentence_features(
+                own=own, window=window, title=title_cov, article_rank=arank, chunk_rank=crank,
+                index=j, news=len(own_t - set(weights)), dense=dense, has_value=bool(values),
+                near=near, factoid=ev.factoid, byline=byline, is_title=(s == 0 and sent == doc.meta.title),
+                length=len(own_t), bigrams=bigrams, density=density, matched=matched,
+                rarest=1.0 if rarest in own_t else 0.0,
+            )
+            feats.append(f)
+            ev.sentences.append(Sentence(source, s, e, sent, window, 0.0, pos, dense, j, values))
+    return ev, feats
+
+
+def _new_value(value: str, weights: dict[str, float], asked: str) -> bool:
+    """A value the question already names is not its answer ("Which university ..." may be
+    answered by "Northeastern University", but not by "University")."""
+    if value.lower() in asked:
+        return False
+    ts = terms(value)
+    return not ts or any(t not in weights for t in ts)
+
+
+@lru_cache(maxsize=200_000)
+def word_term(word: str) -> str | None:
+    """The term of one word (None for a stop word): cached, sentences repeat words."""
+    t = terms(word)
+    return t[0] if t else None
+
+
+def _nearness(sent: str, values: list[at.Span], weights: dict[str, float], total: float) -> float:
+    """How close the sentence's nearest value is to the question's words (1: adjacent)."""
+    words = [(m.start(), m.group(0)) for m in re.finditer(r"\w+", sent)]
+    hits = [i for i, (_, w) in enumerate(words) if word_term(w) in weights]
+    if not hits:
+        return 0.0
+    best = 0.0
+    for v in values:
+        vi = next((i for i, (o, _) in enumerate(words) if o >= v.start), len(words))
+        d = min(abs(vi - h) for h in hits)
+        best = max(best, 1.0 / (1.0 + d / 4.0))
+    return best
+
+
 def gather(
     searcher: Searcher,
     question: str,
@@ -143,64 +293,20 @@ def gather(
 ) -> Evidence:
     """Retrieve for `retrieval_query` (the condensed follow-up) and judge against it."""
     query = retrieval_query or question
-    r = searcher.retrieve(query, as_of)
-    snap, hits = r.snapshot, r.hits
-    ev = Evidence(question, snap, hits, top_k, vectors=dict(r.sentence_vecs))
-    weights = {t: snap.idf(t) for t in set(terms(query))}
-    asked = set(weights)
-    author_q = bool(_AUTHOR_Q.search(question))
-    if author_q:  # "who wrote the article about X" is about X; the byline answers
-        for t in terms(_AUTHOR_WORDS):
-            weights.pop(t, None)
-    total = sum(weights.values())
-    if not hits or total <= 0:
-        return ev
-
-    def cov(ts: set[str]) -> float:
-        return sum(w for t, w in weights.items() if t in ts) / total
-
-    pool = [h.chunk for h in hits[:SENTENCE_POOL]]
-    for (source, start), sim in r.sentence_sims.items():
-        pos = snap.chunk_of(source, start)
-        if sim >= POOL_DENSE and pos is not None and pos not in pool:
-            pool.append(pos)
-    rank_of = {h.chunk: i for i, h in enumerate(hits)}
-    best_hit = hits[0].score
-    best_window = best_dense = 0.0
-    for pos in pool:
-        ref = snap.chunk(pos)
-        doc = snap.document(ref.source)
-        assert doc is not None  # the snapshot's own chunk
-        title = doc.meta.title
-        text = snap.text(ref.source)
-        rank = rank_of.get(pos, len(hits))
-        hit_score = hits[rank].score if rank < len(hits) else 0.0
-        sent_terms = [snap.span_terms(ref.source, s, e) for s, e in ref.sentences]
-        chunk_cov = cov(set().union(set(terms(title or "")), *sent_terms))
-        for j, (s, e) in enumerate(ref.sentences):
-            sent = text[s:e]
-            own = cov(sent_terms[j])
-            # The sentence window: who said it is often named one sentence earlier.
-            window = cov(set().union(*sent_terms[max(0, j - 1) : j + 2]))
-            bonus = 0.0
-            if author_q and _BYLINE.match(sent) and chunk_cov >= MIN_COVERAGE:
-                own = window = chunk_cov  # the byline answers "who wrote" in its own words
-                bonus = 1.0
-            dense = r.sentence_sims.get((ref.source, s))
-            # A sentence that only repeats the question's words (a headline, say) answers nothing.
-            news = len(sent_terms[j] - asked)
-            if not bonus and (news < 3 or (s == 0 and sent == title)):
-                bonus = -0.3
-            score = (0.6 * own + 0.4 * window + 0.2 * chunk_cov + 0.1 * hit_score / best_hit
-                     + max(0.0, (dense or 0.0) - 0.2) + bonus - 0.002 * rank)
-            best_window = max(best_window, window)
-            if window >= MIN_DENSE_COVERAGE:
-                best_dense = max(best_dense, dense or 0.0)
-            ev.sentences.append(Sentence(ref.source, s, e, sent, window, score, pos, dense))
+    ev, feats = candidates(searcher, question, query, as_of, top_k)
+    for s, f in zip(ev.sentences, feats):
+        s.score = _sigmoid(sum(SENTENCE_WEIGHTS.get(k, 0.0) * v for k, v in f.items()))
     ev.sentences.sort(key=lambda x: -x.score)
-    relevant = best_window >= MIN_COVERAGE or best_dense >= MIN_DENSE
-    ev.answerable = bool(ev.sentences) and relevant and not unknown_names(snap, query)
+    best = ev.sentences[0].score if ev.sentences else 0.0
+    covered = max((s.coverage for s in ev.sentences[:5]), default=0.0)
+    ev.answerable = (best >= ANSWERABLE and covered >= MIN_COVERAGE
+                     and not unknown_names(ev.snapshot, query))
+    if ev.answerable and ev.kind == at.NUMBER:
+        from bot.claims import no_figure_of_asked_thing, values  # claims builds on evidence
+
+        ev.answerable = not no_figure_of_asked_thing(ev, values(ev))
     if ev.answerable:
-        missing = [s for s in ev.sentences[:60] if (s.source, s.start) not in ev.vectors]
-        ev.vectors.update(searcher.sentence_vectors(snap, [(s.source, s.start) for s in missing]))
+        missing = [(s.source, s.start) for s in ev.sentences[:30] if (s.source, s.start) not in ev.vectors]
+        if missing:
+            ev.vectors.update(searcher.sentence_vectors(ev.snapshot, missing))
     return ev

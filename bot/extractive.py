@@ -1,12 +1,34 @@
-"""The default answer: the question's best sentences, quoted verbatim, each with its sources."""
+"""The default answer: the asked value or the best sentences, every claim cited verbatim.
+
+- A question after one value (who / where / when / how many / which) gets the value itself
+  first ("Sudzha [1][2]. (2 sources report this.)"), cited by the sentences that give it; the
+  quotes, shown under the answer, prove it.
+- Two strong accounts giving different figures, or the two options of an "X or Y?" question
+  each found, are said plainly: "Sources differ: Syrsky says 942 [1]; Gerasimov says over 400
+  [2]."
+- Otherwise (what did X say / why / how, or no value found) one to three of the best
+  sentences, each with the other outlets that state the same thing.
+"""
 
 from __future__ import annotations
 
-from bot.citations import Citation
+import re
+
+from bot import answer_types as at
+from bot.citations import Citation, CitationBook
+from bot.claims import Value, disagreement, speaker, values
 from bot.evidence import Evidence, Sentence
 
 # A claim must score at least this share of the best claim: no padding with weak sentences.
-RELATIVE_FLOOR = 0.75
+RELATIVE_FLOOR = 0.3
+# A value is stated as the answer when its best sentence scores this share of the best one.
+VALUE_FLOOR = 0.3
+# ...and beats the next value by this much (its score is a log-odds-like sum).
+VALUE_MARGIN = 3.0
+# Sentences after the first are quoted when they score this share of the best one.
+EXTRA_FLOOR = 0.5
+# Sources cited for one value at most (every one more is one more quote to read).
+MAX_SOURCES = 2
 
 
 def choose_claims(evidence: Evidence, max_claims: int) -> list[Sentence]:
@@ -15,8 +37,6 @@ def choose_claims(evidence: Evidence, max_claims: int) -> list[Sentence]:
     if not evidence.sentences:
         return claims
     best = evidence.sentences[0].score
-    if evidence.factoid:
-        max_claims = 1
     for s in evidence.sentences:
         if not s.relevant or s.score < RELATIVE_FLOOR * best:
             continue
@@ -28,14 +48,89 @@ def choose_claims(evidence: Evidence, max_claims: int) -> list[Sentence]:
     return claims
 
 
+def _markers(book: CitationBook, group: list[Sentence]) -> str:
+    return "".join(f"[{book.cite(s.source, s.start, s.end)}]" for s in group)
+
+
+def _who(ev: Evidence, s: Sentence) -> str:
+    name = speaker(ev, s)
+    if name:
+        return name
+    doc = ev.snapshot.document(s.source)
+    meta = doc.meta if doc is not None else None
+    return (meta.outlet or meta.title or s.source) if meta is not None else s.source
+
+
+def _report(n: int) -> str:
+    return f" ({n} sources report this.)" if n > 1 else ""
+
+
+def _value_line(book: CitationBook, v: Value) -> str:
+    group = v.sentences[:MAX_SOURCES]
+    return f"{v.text} {_markers(book, group)}.{_report(len(group))}"
+
+
+def _differ_line(ev: Evidence, book: CitationBook, sides: list[tuple[str, Sentence]]) -> str:
+    parts = [f"{_who(ev, s)} says {text} {_markers(book, [s])}" for text, s in sides]
+    return "Sources differ: " + "; ".join(parts) + "."
+
+
+def _choice_answer(ev: Evidence, book: CitationBook) -> list[str] | None:
+    options = at.choices(ev.question)
+    if not options:
+        return None
+    found: list[tuple[str, Sentence]] = []
+    for opt in options:
+        pat = re.compile(rf"(?<!\w){re.escape(opt)}(?!\w)", re.I)
+        s = next((s for s in ev.sentences[:20] if s.relevant and pat.search(s.text)), None)
+        if s is not None:
+            found.append((opt, s))
+    if len(found) == 2 and found[0][1] is not found[1][1]:
+        return [_differ_line(ev, book, found)]
+    if len(found) == 2:  # one sentence sets the two accounts against each other
+        s = found[0][1]
+        return [f"Accounts differ: {s.text} {_markers(book, [s])}"]
+    if len(found) == 1:
+        opt, s = found[0]
+        return [f"{opt[0].upper()}{opt[1:]} {_markers(book, [s])}."]
+    return None
+
+
 def extractive_answer(evidence: Evidence, max_claims: int = 3) -> tuple[str, list[Citation]]:
     book = evidence.citation_book()
     lines: list[str] = []
-    for claim in choose_claims(evidence, max_claims):
-        group = [claim, *evidence.supporting(claim)]
-        markers = "".join(f"[{book.cite(s.source, s.start, s.end)}]" for s in group)
-        line = f"{claim.text} {markers}"
-        if len(group) > 1:
-            line += f" ({len(group)} sources report this.)"
-        lines.append(line)
+    cited: list[Sentence] = []
+    if evidence.kind == at.CHOICE:
+        lines = _choice_answer(evidence, book) or []
+    elif evidence.factoid and evidence.sentences:
+        vals = values(evidence)
+        best = evidence.sentences[0].score
+        margin = vals[0].score - vals[1].score if len(vals) > 1 else VALUE_MARGIN
+        if vals and vals[0].sentences[0].score >= VALUE_FLOOR * best and margin >= VALUE_MARGIN:
+            pair = disagreement(evidence, vals)
+            if pair is not None:
+                a, b = pair
+                sides = [(a.text, a.sentences[0]), (b.text, b.sentences[0])]
+                lines = [_differ_line(evidence, book, sides)]
+                cited = [a.sentences[0], b.sentences[0]]
+            else:
+                group = vals[0].sentences[:MAX_SOURCES]
+                lines = [f"{vals[0].text} {_markers(book, group)}.{_report(len(group))}"]
+                cited = list(group)
+    # Then the best sentences not yet quoted: the direct answer's context, or the answer
+    # itself for what / why / how questions.
+    top = evidence.sentences[0].score if evidence.sentences else 0.0
+    for claim in choose_claims(evidence, max_claims + len(cited)):
+        if len(lines) >= max_claims:
+            break
+        if lines and claim.score < EXTRA_FLOOR * top:
+            break
+        if cited and claim.source != cited[0].source:
+            continue  # further claims come from the article the answer comes from
+        if any(claim is c or evidence.same(claim, c) for c in cited):
+            continue
+        group = [claim, *evidence.supporting(claim)][:MAX_SOURCES]
+        group = [s for s in group if not any(s is c for c in cited)] or [claim]
+        lines.append(f"{claim.text} {_markers(book, group)}{_report(len(group))}")
+        cited.extend(group)
     return "\n\n".join(lines), book.citations

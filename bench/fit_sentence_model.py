@@ -1,0 +1,121 @@
+"""Fit the sentence scorer's weights (bot/sentence_model.py) on the tuning half of bench dev.
+
+    NEWSBOT_DATA_DIR=/tmp/bench-idx python bench/fit_sentence_model.py [--features F.jsonl]
+
+For each dev question, every candidate sentence `bot.evidence.candidates` finds (as of the
+question's date) is labelled by whether it holds the gold answer. A logistic regression (L2,
+plain gradient descent) is fitted on the weeks of even rank ("tune") and reported on both
+halves: the share of questions whose top-scored sentence holds the answer, and whose top three
+do. The dense feature is left out (the bench index stores no sentence vectors) and keeps its
+hand-set weight. Prints the weights to paste into bot/sentence_model.py. The bench articles are
+read from the index only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from bot.evaluation.realtimeqa import contains, half
+from bot.evidence import candidates
+from bot.sentence_model import DENSE_WEIGHT, FEATURES
+from bot.service import Newsbot
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+FIT = [f for f in FEATURES if f != "dense"]
+
+
+def collect(rows: list[dict], weeks: list[str]) -> list[dict]:
+    bot = Newsbot(Settings())
+    searcher = bot.searcher
+    out = []
+    for q in rows:
+        as_of = date.fromisoformat(q["question_date"])
+        ev, feats = candidates(searcher, q["question"], q["question"], as_of)
+        labels = [int(contains(s.text, q["answer"])) for s in ev.sentences]
+        out.append({"id": q["id"], "half": half(q["week"], weeks),
+                    "X": [[f[k] for k in FIT] for f in feats], "y": labels})
+    return out
+
+
+def fit(data: list[dict], l2: float = 1e-2, steps: int = 1500, lr: float = 0.3) -> np.ndarray:
+    """Listwise: per question, the softmax over its sentences should put its mass on the
+    sentences holding the answer (questions whose pool holds none are skipped)."""
+    lists = [(np.asarray(d["X"], dtype=float), np.asarray(d["y"], dtype=float))
+             for d in data if d["X"] and any(d["y"])]
+    w = np.zeros(len(FIT))
+    for _ in range(steps):
+        g = np.zeros_like(w)
+        for X, y in lists:
+            s = X @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            q = p * y
+            q /= q.sum()
+            g += X.T @ (p - q)
+        w -= lr * (g / len(lists) + l2 * w)
+    return w
+
+
+def calibrate(data: list[dict], w: np.ndarray) -> tuple[float, float]:
+    """Scale and offset that turn the ranking score into a probability (pointwise logistic
+    on the tuning sentences): what the refusal threshold and value pooling read."""
+    z = np.concatenate([np.asarray(d["X"], dtype=float) @ w for d in data if d["X"]])
+    y = np.concatenate([np.asarray(d["y"], dtype=float) for d in data if d["X"]])
+    a, b = 1.0, 0.0
+    for _ in range(3000):
+        p = 1 / (1 + np.exp(-(a * z + b)))
+        a -= 0.5 * float(np.mean((p - y) * z))
+        b -= 0.5 * float(np.mean(p - y))
+    return a, b
+
+
+def report(data: list[dict], w: np.ndarray, name: str) -> None:
+    top1 = top3 = pool = 0
+    for d in data:
+        if not d["X"]:
+            continue
+        s = np.asarray(d["X"]) @ w
+        order = np.argsort(-s)
+        y = np.asarray(d["y"])
+        pool += int(y.any())
+        top1 += int(y[order[0]])
+        top3 += int(y[order[:3]].any())
+    n = len(data)
+    print(f"{name}: n={n} pool {pool / n:.3f} top1 {top1 / n:.3f} top3 {top3 / n:.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--questions", type=Path,
+                    default=ROOT.parent / "shared" / "bench" / "questions_dev.jsonl")
+    ap.add_argument("--features", type=Path, default=None, help="cache of collected features")
+    ap.add_argument("--l2", type=float, default=1e-2)
+    args = ap.parse_args()
+    rows = [json.loads(x) for x in args.questions.read_text().splitlines() if x.strip()]
+    weeks = sorted({q["week"] for q in rows})
+    if args.features and args.features.exists():
+        data = [json.loads(x) for x in args.features.read_text().splitlines()]
+    else:
+        data = collect(rows, weeks)
+        if args.features:
+            args.features.write_text("".join(json.dumps(d) + "\n" for d in data))
+    tune = [d for d in data if d["half"] == "tune"]
+    w = fit(tune, args.l2)
+    for name, part in (("tune", tune), ("heldout", [d for d in data if d["half"] == "heldout"])):
+        report(part, w, name)
+    a, b = calibrate(tune, w)
+    w = w * a
+    w[FIT.index("bias")] += b
+    weights = {k: round(float(v), 3) for k, v in zip(FIT, w)}
+    weights["dense"] = DENSE_WEIGHT
+    print(json.dumps(weights))
+
+
+if __name__ == "__main__":
+    main()

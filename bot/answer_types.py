@@ -1,0 +1,221 @@
+"""What kind of answer a question asks for, and the spans of a sentence that could be it.
+
+`expected(question)` reads the question's wh-word and head noun: a person or organisation
+("who", "which company"), a place ("where", "which country"), a date ("when", "what year"), a
+number or amount ("how many", "how much", "what percentage"), a duration ("how long"), a title
+or name ("what is the name of", "which film"), or nothing in particular ("what did X say", "why",
+"how"), which only sentences answer. `spans(text, kind)` finds the candidate values in a
+sentence: runs of capitalised words, quoted titles, numbers with their units and dates. Pure
+string work: no model, no index.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Answer kinds.
+PERSON = "person"  # a person or an organisation: who / which company
+PLACE = "place"
+DATE = "date"
+NUMBER = "number"
+DURATION = "duration"
+NAME = "name"  # a named thing of any kind: which film / what is the name of / which X
+CHOICE = "choice"  # "X or Y?"
+NONE = "none"  # what did X say / why / how: answered by sentences, not by a value
+
+FACTOID_KINDS = {PERSON, PLACE, DATE, NUMBER, DURATION, NAME, CHOICE}
+
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|"
+           "December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec")
+_DAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+                 "fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+                 "fifty|sixty|seventy|eighty|ninety|hundred|dozen|dozens|hundreds|thousands|"
+                 "millions|half|a dozen")
+_SCALE = r"(?:\s+(?:million|billion|trillion|thousand|hundred|bn|m))?"
+_UNIT = (r"(?:\s*(?:%|percent|per cent|percentage points?)|\s+(?:square\s+)?(?:kilometres|"
+         r"kilometers|km|miles|metres|meters|feet|foot|inches|acres|hectares|tons|tonnes|pounds|"
+         r"kilograms|kg|degrees|points|votes|people|years?|months?|weeks?|days?|hours?|minutes?|"
+         r"seconds?|times|matches|games|seats|cases|deaths|vehicles|cars|units|children|"
+         r"employees|jobs|stores|[a-z]+s\b))?")
+_NUM = (rf"(?:(?:about|around|nearly|almost|over|more than|less than|at least|up to|some|"
+        rf"roughly|approximately|just over|just under)\s+)?"
+        rf"(?:[$£€¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}|\d[\d,]*(?:\.\d+)?{_SCALE}(?:-\d[\d,]*)?"
+        rf"|\b(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*\b{_SCALE})")
+NUMBER_RE = re.compile(rf"{_NUM}{_UNIT}", re.I)
+DURATION_RE = re.compile(
+    rf"{_NUM}\s*(?:-\s*)?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?)\b"
+    r"|\b(?:months|weeks|days|hours|years|decades)\b", re.I)
+DATE_RE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?"
+    rf"\s+(?:{_MONTHS})(?:,?\s+\d{{4}})?|(?:early |late |mid-)?(?:{_MONTHS})(?:\s+\d{{4}})?|"
+    rf"(?:last |next |on |this )?(?:{_DAYS})|(?:in |since )?(?:1[89]|20)\d\d|"
+    r"(?:last|next|this) (?:week|month|year|weekend))\b")
+_QUOTED = re.compile(r"[“\"‘']([^“”\"‘’]{2,60}?)[”\"’']")
+# A run of capitalised words, with the small words names carry inside ("Bank of England",
+# "Bed Bath & Beyond", "I'm a Celebrity"); digits join a run only after a capital ("BA.5").
+_CAP = r"(?:[A-Z][\w'’.&*-]*|[A-Z]{2,}|\*[A-Z]+)"
+_CAP_RUN = re.compile(rf"{_CAP}(?:(?:\s+(?:of|the|de|du|da|von|van|and|&|for|al|bin|on|in|la)"
+                      rf")*\s+{_CAP})*")
+# Capitalised words that are no value on their own.
+_NOT_NAMES = set("""A An The This That These Those It Its He She They We I You His Her Their Our
+But And Or So If In On At By For From With As Of To Into After Before When While Where Which
+What Who Why How Mr Mrs Ms Dr Sen Rep Gov President Prime Minister Secretary Officials Police
+According However Meanwhile Also Still Now Then Today Yesterday Last Next Monday Tuesday
+Wednesday Thursday Friday Saturday Sunday January February March April May June July August
+September October November December CNN AP Reuters Getty Images Photo Video Read More Click
+Here Share Subscribe Sign Advertisement There Some Many Most All Each Every Other Such Several
+Read Watch Update Updated Editor Note Story Source Related""".split())
+
+_WHO = re.compile(r"\b(who|whom|whose)\b", re.I)
+_WHICH_HEAD = re.compile(
+    r"\b(?:which|what)\s+(?:of the following\s+)?((?:(?!this\b|last\b|next\b|that\b)[\w’'-]+\s+)"
+    r"{0,3})"
+    r"(\w+)(?:\s+(?:is|was|were|are|has|have|had|did|does|do|will|would|can|could|became|"
+    r"won|made|said|says|announced|recently|this|last|\w+ed)\b|\s*[?,])", re.I)
+_PLACE_NOUNS = set("""country countries state states city cities town towns region regions area
+place county province island islands nation continent capital neighborhood neighbourhood
+district village location site venue port border sea ocean river lake mountain park airport
+street road bridge landmark destination strait""".split())
+_PERSON_NOUNS = set("""person man woman actor actress athlete player star singer artist rapper
+leader official politician president senator lawmaker candidate judge justice member minister
+executive ceo founder director coach host celebrity comedian musician author writer journalist
+player pope king queen prince princess monarch governor mayor footballer gymnast golfer
+boxer driver pilot astronaut scientist chef rep representative nominee winner suspect
+company companies firm automaker airline retailer chain brand network organization
+organisation agency group team club band university college school party manufacturer
+carmaker bank newspaper tabloid outlet platform app website channel broadcaster studio
+restaurant supermarket pharmacy store startup giant insurer union""".split())
+_DATE_NOUNS = set("year day date month week time season decade century".split())
+_NUMBER_HEADS = re.compile(
+    r"\b(how (many|much)|what (percentage|percent|share|proportion|fraction|number|amount|"
+    r"sum|price|score|age|total)|what (is|was|are|were) the (\w+ )?(price|cost|number|amount|"
+    r"total|score|rate|population|age)|approximately how|roughly how|how old|what was the final score"
+    r"|by how much)\b", re.I)
+_DATE_HEADS = re.compile(r"(^|\b(?:finally|and|so|but),?\s+)when\b|\b(what (year|day|date|month|"
+                         r"time)|which (year|day|date|month)|since when|on which day|how soon)\b",
+                         re.I)
+_NAME_HEADS = re.compile(r"\bwhat\s+(is|was|are|were)\s+(the\s+)?(name|title|called)\b|"
+                         r"\bwhat is it called\b|\bwhat (?:is|was) (?:it|he|she|they) called\b",
+                         re.I)
+_DESCRIBE = re.compile(r"^\s*(why|how(?! (many|much|long|old|soon))|what (did|does|do|has|have|"
+                       r"had|will|would|could|should|can)\b(?!.*\bname\b)|did|does|do|is|are|was|"
+                       r"were|has|have|had|can|could|will|would)\b", re.I)
+_CHOICE = re.compile(r"\b(\w+)\s+or\s+(\w+(?:\s+\w+)?)\s*\?\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # offsets inside the sentence text
+    end: int
+    text: str
+    kind: str
+
+
+def expected(question: str) -> str:
+    """The kind of value that answers `question` (one of the kinds above)."""
+    q = question.strip()
+    last = re.split(r"(?<=[.?!])\s+", q)[-1] if q else q  # quiz questions set a scene first
+    if re.match(r"^\s*(is|are|was|were|did|does|do|has|have|had|could|can|will|would)\b", last,
+                re.I) and _CHOICE.search(last):
+        return CHOICE
+    if _DURATION_HEAD.search(last):
+        return DURATION
+    if _NUMBER_HEADS.search(last):
+        return NUMBER
+    if _DATE_HEADS.search(last):
+        return DATE
+    if re.search(r"\bwhere\b", last, re.I):
+        return PLACE
+    if _NAME_HEADS.search(last):
+        return NAME
+    if _DESCRIBE.search(last):
+        return NONE
+    if _WHO.search(last) and not re.match(r"^\s*(what|why|how)\b", last, re.I):
+        return PERSON
+    m = _WHICH_HEAD.search(last)
+    if m:
+        head = m.group(2).lower()
+        for words in ([head], m.group(1).lower().split()):
+            if any(w in _PLACE_NOUNS for w in words):
+                return PLACE
+            if any(w in _DATE_NOUNS for w in words):
+                return DATE
+            if any(w.rstrip("s") in _PERSON_NOUNS or w in _PERSON_NOUNS for w in words):
+                return PERSON
+        return NAME
+    if re.search(r"\b(which|what)\s+\w+", last, re.I) and not _DESCRIBE.search(last):
+        return NAME
+    if re.search(r"\bin which\b|\bwhich\b", last, re.I):
+        return NAME
+    return NONE
+
+
+_DURATION_HEAD = re.compile(r"\bhow long\b|\bfor how (long|many (days|weeks|months|years))\b",
+                            re.I)
+
+
+def _cap_runs(text: str) -> list[tuple[int, int]]:
+    out = []
+    for m in _CAP_RUN.finditer(text):
+        s, e = m.start(), m.end()
+        words = text[s:e].split()
+        # Drop leading and trailing words that are no names ("The", "But", "President").
+        while words and (words[0].strip(".,'’") in _NOT_NAMES or words[0].islower()):
+            s += len(words[0])
+            while s < e and text[s] == " ":
+                s += 1
+            words.pop(0)
+        while words and (words[-1].strip(".,'’") in _NOT_NAMES or words[-1].lower() in
+                         ("of", "the", "and", "&", "for", "on", "in")):
+            e -= len(words[-1])
+            while e > s and text[e - 1] == " ":
+                e -= 1
+            words.pop()
+        if not words:
+            continue
+        while e > s and text[e - 1] in ".,'’-":
+            if text[e - 1] == "." and re.search(r"\b[A-Z]\.$|\b(Jr|Sr|St|Inc|Co|Corp|Ltd)\.$", text[s:e]):
+                break
+            e -= 1
+        if text[e - 2 : e] in ("'s", "’s"):
+            e -= 2
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+def spans(text: str, kind: str) -> list[Span]:
+    """Candidate answer values of `kind` in a sentence, left to right, without overlaps."""
+    found: list[Span] = []
+    if kind in (NUMBER,):
+        found += [Span(m.start(), m.end(), m.group(0), NUMBER) for m in NUMBER_RE.finditer(text)
+                  if any(c.isdigit() for c in m.group(0)) or len(m.group(0)) > 2]
+    elif kind == DURATION:
+        found += [Span(m.start(), m.end(), m.group(0), DURATION) for m in DURATION_RE.finditer(text)]
+    elif kind == DATE:
+        found += [Span(m.start(), m.end(), m.group(0), DATE) for m in DATE_RE.finditer(text)]
+    else:
+        for m in _QUOTED.finditer(text):
+            inner = m.group(1).strip()
+            if inner and inner[0].isupper() and len(inner.split()) <= 8:
+                found.append(Span(m.start(1), m.start(1) + len(inner), inner, NAME))
+        taken = [(sp.start, sp.end) for sp in found]
+        for s, e in _cap_runs(text):
+            if not any(a <= s < b or a < e <= b for a, b in taken):
+                found.append(Span(s, e, text[s:e], NAME))
+    cleaned = []
+    for sp in sorted(found, key=lambda x: (x.start, -x.end)):
+        t = sp.text.strip(" ,;:")
+        if not t or (cleaned and sp.start < cleaned[-1].end):
+            continue
+        lead = len(sp.text) - len(sp.text.lstrip(" ,;:"))
+        cleaned.append(Span(sp.start + lead, sp.start + lead + len(t), t, sp.kind))
+    return cleaned
+
+
+def choices(question: str) -> tuple[str, str] | None:
+    """The two options of an "X or Y?" question."""
+    m = _CHOICE.search(question.strip())
+    return (m.group(1), m.group(2)) if m else None

@@ -1,0 +1,273 @@
+"""Pooling what the best sentences say: answer values, corroboration, disagreement.
+
+- `values(evidence)`: the candidate answer values of a factoid question, each with the
+  sentences (from any outlet) that give it near the question's words. A value's score adds up
+  its sentences' scores, one per outlet, so a value several outlets report outranks one a
+  single sentence mentions; a value inside a longer one ("Biden" in "Joe Biden") joins it.
+- `disagreement(...)`: two different figures (or dates, durations) that strong sentences from
+  different places give for the same asked point.
+- `same_claim(...)`: do two sentences state the same thing: the same words, or the same value
+  of the asked kind near the question's words, or (for sentences, not values) close vectors.
+- `speaker(...)`: who says it, from the sentence or the one before it ("..., Syrsky said").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from index.lexical import terms
+
+from bot import answer_types as at
+from bot.evidence import Evidence, Sentence, word_term
+
+# Sentences whose values are pooled: the best this many, above this share of the best score.
+POOL = 15
+POOL_FLOOR = 0.15
+# Fitted by bench/fit_value_model.py on the tuning half of bench dev.
+VALUE_WEIGHTS: dict[str, float] = {
+    "best": 1.188, "sum": 0.558, "sources": -0.405, "mentions": 2.071, "near": 0.408,
+    "initial": 0.156, "words": 1.208, "title": 1.211, "caps": -0.395, "rare": 0.994,
+    "partial": -0.454, "first": 1.29, "unit": 1.0, "demonym": -1.0, "top": 0.5,
+    "background": -3.0, "support": 1.0,
+}
+# A second value is a disagreement when it scores within this margin of the first.
+DIFFER = 0.5
+
+_QUALIFIERS = re.compile(r"^(about|around|nearly|almost|over|more than|less than|at least|up to|"
+                         r"some|roughly|approximately|just over|just under|the|a|an|in|on|since|"
+                         r"last|this|next)\s+", re.I)
+_SPEAKER_AFTER = re.compile(r"(?:said|says|told|according to|claimed|stated|added|wrote)\s+"
+                            r"((?:[A-Z][\w'’.-]+\s+){0,3}[A-Z][\w'’.-]+)")
+_SPEAKER_BEFORE = re.compile(r"((?:[A-Z][\w'’.-]+\s+){0,3}[A-Z][\w'’.-]+)(?:,[^,]{1,60},)?\s+"
+                             r"(?:said|says|told|claimed|stated|added|wrote|announced|reported)\b")
+_NOT_SPEAKERS = {"The", "He", "She", "They", "It", "We", "I", "This", "That", "But", "And",
+                 "Officials", "Reports", "Sources", "Police", "Mr", "Ms", "Mrs"}
+
+
+@dataclass
+class Value:
+    key: str
+    text: str  # as the best sentence writes it
+    kind: str
+    score: float = 0.0
+    sentences: list[Sentence] = field(default_factory=list)  # best first, one per outlet
+    mentions: int = 0  # pooled sentences that give it (any outlet)
+    near: float = 0.0  # closest it comes to the question's words (1: adjacent)
+    initial: bool = False  # a lone capitalised word opening its sentence ("Beginning ...")
+    rank: int = 0  # the rank of its best sentence
+    support: float = 0.0  # sum over its sentences of score x nearness to the question's words
+    features: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sources(self) -> list[str]:
+        return [s.source for s in self.sentences]
+
+
+def value_key(text: str, kind: str) -> str:
+    t = text.lower().replace("’", "'").strip(" .,;:\"'“”")
+    while True:
+        u = _QUALIFIERS.sub("", t)
+        if u == t:
+            break
+        t = u
+    t = re.sub(r"'s$", "", t)
+    if kind in (at.NUMBER, at.DURATION):
+        t = t.replace(",", "").replace("per cent", "%").replace("percent", "%").replace(" %", "%")
+    return re.sub(r"\s+", " ", t)
+
+
+def values(ev: Evidence) -> list[Value]:
+    """The factoid question's candidate values, best first (scored by `VALUE_WEIGHTS`)."""
+    if ev.pooled_values is None:
+        ev.pooled_values = _values(ev)
+    return ev.pooled_values
+
+
+def _values(ev: Evidence) -> list[Value]:
+    if not ev.sentences:
+        return []
+    best = ev.sentences[0].score
+    pooled = [s for s in ev.sentences[:POOL] if s.score >= POOL_FLOOR * best and s.values]
+    by_key: dict[str, Value] = {}
+    for rank, s in enumerate(pooled):
+        seen: set[str] = set()
+        for sp in s.values:
+            key = value_key(sp.text, sp.kind)
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            v = by_key.setdefault(key, Value(key, sp.text, sp.kind, rank=rank))
+            v.mentions += 1
+            near = _nearness(s.text, sp, ev.question_terms)
+            v.near = max(v.near, near)
+            v.support += s.score * near
+            if sp.start == 0 and " " not in sp.text:
+                v.initial = True
+            if s.source not in v.sources:
+                v.sentences.append(s)
+    # A value inside a longer one is the same value ("Biden" in "Joe Biden").
+    vals = sorted(by_key.values(), key=lambda v: (v.rank, -v.mentions))
+    merged: list[Value] = []
+    for v in vals:
+        words = set(v.key.split())
+        host = next((m for m in merged if words < set(m.key.split()) or set(m.key.split()) < words),
+                    None)
+        if host is not None and v.kind not in (at.NUMBER, at.DURATION, at.DATE):
+            if len(v.key) > len(host.key) and v.mentions >= host.mentions:
+                host.key, host.text = v.key, v.text
+            host.mentions += v.mentions
+            host.near = max(host.near, v.near)
+            host.support += v.support
+            host.initial = host.initial and v.initial
+            for s in v.sentences:
+                if s.source not in host.sources:
+                    host.sentences.append(s)
+            continue
+        merged.append(v)
+    titles = " ".join((ev.snapshot.document(src).meta.title or "")  # type: ignore[union-attr]
+                      for src, _ in ev.articles if ev.snapshot.document(src) is not None).lower()
+    lowered = [s.text.lower() for s in ev.sentences]
+    for v in merged:
+        v.sentences.sort(key=lambda s: -s.score)
+        needle = v.text.lower()
+        background = sum(1 for t in lowered if needle in t) / len(lowered)
+        v.features = value_features(ev, v, best, titles)
+        v.features["background"] = background
+        v.features["support"] = v.support / best if best else 0.0
+        v.score = sum(VALUE_WEIGHTS.get(k, 0.0) * x for k, x in v.features.items())
+    merged.sort(key=lambda v: -v.score)
+    return merged
+
+
+def value_features(ev: Evidence, v: Value, best: float, titles: str) -> dict[str, float]:
+    scores = [s.score for s in v.sentences]
+    ts = terms(v.text)
+    idfs = [ev.snapshot.idf(t) for t in ts]
+    top_idf = max((ev.snapshot.idf(t) for t in ev.question_terms), default=1.0) or 1.0
+    words = v.text.split()
+    return {
+        "best": scores[0] / best if best else 0.0,
+        "sum": sum(scores) / best if best else 0.0,
+        "sources": math.log1p(len(scores)),
+        "mentions": math.log1p(v.mentions),
+        "near": v.near,
+        "initial": 1.0 if v.initial else 0.0,
+        "words": min(4, len(words)) / 4,
+        "title": 1.0 if v.key and v.key in titles else 0.0,
+        "caps": 1.0 if any(len(w) >= 4 and w.isupper() for w in words) else 0.0,
+        "rare": (sum(idfs) / len(idfs) / top_idf) if idfs else 0.0,
+        "partial": 1.0 if v.kind not in (at.NUMBER, at.DURATION)
+        and any(t in ev.question_terms for t in ts) else 0.0,
+        "first": 1.0 / (1 + v.rank),
+        "unit": _unit_match(ev, v),
+        "demonym": 1.0 if len(words) <= 2 and all(_DEMONYM.search(w) for w in words) else 0.0,
+        "top": 1.0 if ev.sentences and any(s is ev.sentences[0] for s in v.sentences) else 0.0,
+    }
+
+
+_DEMONYM = re.compile(r"(?:an|ian|ese|ish|ic|i)$")
+_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.I)
+
+
+def _unit_match(ev: Evidence, v: Value) -> float:
+    """Does a figure carry the unit the question asks for ("how many square kilometres",
+    "what percentage")? 1 yes, 0 no unit asked for, -1 another unit."""
+    if v.kind not in (at.NUMBER, at.DURATION):
+        return 0.0
+    q = ev.question.lower()
+    text = v.text.lower()
+    if re.search(r"\b(percent|percentage|per cent|share|proportion)\b", q):
+        return 1.0 if re.search(r"%|percent|per cent", text) else -1.0
+    m = _HOW_MANY.search(q)
+    if not m:
+        return 0.0
+    wanted = set(terms(m.group(1)))
+    got = {t for t in terms(text) if not t.replace(".", "").isdigit()}
+    if wanted & got:
+        return 1.0
+    units = got - _SCALES - set(terms(_QUALIFIER_WORDS))
+    return -1.0 if units and "$" not in text else 0.0
+
+
+_SCALES = set(terms("million billion trillion thousand hundred dozen dozens hundreds thousands "
+                    "millions bn one two three four five six seven eight nine ten eleven twelve "
+                    "twenty thirty forty fifty sixty seventy eighty ninety half"))
+_QUALIFIER_WORDS = "about around nearly almost over more than less least up to some roughly approximately just under"
+
+
+def no_figure_of_asked_thing(ev: Evidence, vals: list[Value]) -> bool:
+    """A "how many X" question whose every candidate figure counts something else: the
+    articles do not give the figure asked for."""
+    if ev.kind != at.NUMBER or not _HOW_MANY.search(ev.question.lower()):
+        return False
+    return bool(vals) and all(v.features.get("unit", 0.0) < 0 for v in vals)
+
+
+def _nearness(sent: str, sp: at.Span, weights: dict[str, float]) -> float:
+    words = [(m.start(), m.group(0)) for m in re.finditer(r"\w+", sent)]
+    hits = [i for i, (_, w) in enumerate(words) if word_term(w) in weights]
+    if not hits:
+        return 0.0
+    inside = [i for i, (o, _) in enumerate(words) if sp.start <= o < sp.end]
+    lo, hi = (inside[0], inside[-1]) if inside else (0, 0)
+    outside = [h for h in hits if not lo <= h <= hi]
+    if not outside:
+        return 0.0
+    d = min(lo - h if h < lo else h - hi for h in outside)
+    return 1.0 / (1.0 + max(0, d - 1) / 3.0)
+
+
+def mentions(sentence: Sentence, value: Value) -> bool:
+    return any(value_key(sp.text, sp.kind) == value.key for sp in sentence.values) or \
+        re.search(rf"(?<!\w){re.escape(value.text)}(?!\w)", sentence.text) is not None
+
+
+def disagreement(ev: Evidence, vals: list[Value]) -> tuple[Value, Value] | None:
+    """Two different figures/dates for the asked point from different sentences, both strong."""
+    if ev.kind not in (at.NUMBER, at.DURATION, at.DATE) or len(vals) < 2:
+        return None
+    a, b = vals[0], vals[1]
+    if b.score < a.score - DIFFER:
+        return None
+    sa, sb = a.sentences[0], b.sentences[0]
+    if sa is sb or mentions(sa, b) or mentions(sb, a):
+        return None  # one sentence giving both is one account (a range, a comparison)
+    if min(sa.coverage, sb.coverage) < 0.75 * max(sa.coverage, sb.coverage):
+        return None  # not the same point
+    return a, b
+
+
+def speaker(ev: Evidence, s: Sentence) -> str | None:
+    """Who says what the sentence says, if the sentence or the one before names them."""
+    for text in (s.text, _previous(ev, s)):
+        if not text:
+            continue
+        for pat in (_SPEAKER_AFTER, _SPEAKER_BEFORE):
+            m = pat.search(text)
+            if m:
+                name = m.group(1).strip()
+                words = name.split()
+                while words and words[0] in _NOT_SPEAKERS:
+                    words.pop(0)
+                if words:
+                    return " ".join(words)
+    return None
+
+
+def _previous(ev: Evidence, s: Sentence) -> str | None:
+    doc = ev.snapshot.document(s.source)
+    if doc is None:
+        return None
+    prev = None
+    for _, _, sents in doc.chunks:
+        for a, b in sents:
+            if a >= s.start:
+                return ev.snapshot.text(s.source)[prev[0]:prev[1]] if prev else None
+            prev = (a, b)
+    return None
+
+
+def new_terms(ev: Evidence, s: Sentence) -> set[str]:
+    return set(terms(s.text)) - set(ev.question_terms)
