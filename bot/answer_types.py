@@ -45,8 +45,8 @@ _NUM = (rf"(?:(?:about|around|nearly|almost|over|more than|less than|at least|up
         rf"|\b(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*\b{_SCALE})")
 NUMBER_RE = re.compile(rf"{_NUM}{_UNIT}", re.I)
 DURATION_RE = re.compile(
-    rf"{_NUM}\s*(?:-\s*)?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?)\b"
-    r"|\b(?:months|weeks|days|hours|years|decades)\b", re.I)
+    rf"{_NUM}\s*(?:-\s*)?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?)\b",
+    re.I)
 DATE_RE = re.compile(
     rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?"
     rf"\s+(?:{_MONTHS})(?:,?\s+\d{{4}})?|(?:early |late |mid-)?(?:{_MONTHS})(?:\s+\d{{4}})?|"

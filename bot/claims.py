@@ -32,16 +32,18 @@ VALUE_WEIGHTS: dict[str, float] = {
     "partial": -0.454, "first": 1.29, "unit": 1.0, "demonym": -1.0, "top": 0.5,
     "background": -3.0, "support": 1.0,
 }
-# A second value is a disagreement when it scores within this margin of the first.
-DIFFER = 0.5
+# A second figure is a disagreement when its sentence scores this share of the first one's.
+DIFFER = 0.6
 
 _QUALIFIERS = re.compile(r"^(about|around|nearly|almost|over|more than|less than|at least|up to|"
                          r"some|roughly|approximately|just over|just under|the|a|an|in|on|since|"
                          r"last|this|next)\s+", re.I)
+_VERBS = (r"said|says|told|claimed|stated|added|wrote|announced|reported|confirmed|insisted|"
+          r"argued|warned|estimated|noted|explained|declared")
 _SPEAKER_AFTER = re.compile(r"(?:said|says|told|according to|claimed|stated|added|wrote)\s+"
                             r"((?:[A-Z][\w'’.-]+\s+){0,3}[A-Z][\w'’.-]+)")
 _SPEAKER_BEFORE = re.compile(r"((?:[A-Z][\w'’.-]+\s+){0,3}[A-Z][\w'’.-]+)(?:,[^,]{1,60},)?\s+"
-                             r"(?:said|says|told|claimed|stated|added|wrote|announced|reported)\b")
+                             rf"(?:{_VERBS})\b")
 _NOT_SPEAKERS = {"The", "He", "She", "They", "It", "We", "I", "This", "That", "But", "And",
                  "Officials", "Reports", "Sources", "Police", "Mr", "Ms", "Mrs"}
 
@@ -225,18 +227,26 @@ def mentions(sentence: Sentence, value: Value) -> bool:
 
 
 def disagreement(ev: Evidence, vals: list[Value]) -> tuple[Value, Value] | None:
-    """Two different figures/dates for the asked point from different sentences, both strong."""
+    """Two different figures/dates for the asked point, each the value of a strong sentence
+    of its own: the best value and the next one whose sentence scores at least `DIFFER` of
+    the best value's sentence, carries no other unit than the one asked for, and bears on as
+    much of the question."""
     if ev.kind not in (at.NUMBER, at.DURATION, at.DATE) or len(vals) < 2:
         return None
-    a, b = vals[0], vals[1]
-    if b.score < a.score - DIFFER:
-        return None
-    sa, sb = a.sentences[0], b.sentences[0]
-    if sa is sb or mentions(sa, b) or mentions(sb, a):
-        return None  # one sentence giving both is one account (a range, a comparison)
-    if min(sa.coverage, sb.coverage) < 0.75 * max(sa.coverage, sb.coverage):
-        return None  # not the same point
-    return a, b
+    a = vals[0]
+    sa = a.sentences[0]
+    for b in vals[1:8]:
+        sb = b.sentences[0]
+        if sb.score < DIFFER * sa.score or b.features.get("unit", 0.0) < 0:
+            continue
+        if a.features.get("unit", 0.0) < 0:
+            return None
+        if sa is sb or mentions(sa, b) or mentions(sb, a):
+            continue  # one sentence giving both is one account (a range, a comparison)
+        if min(sa.coverage, sb.coverage) < 0.75 * max(sa.coverage, sb.coverage):
+            continue  # not the same point
+        return a, b
+    return None
 
 
 def speaker(ev: Evidence, s: Sentence) -> str | None:
@@ -249,7 +259,7 @@ def speaker(ev: Evidence, s: Sentence) -> str | None:
             if m:
                 name = m.group(1).strip()
                 words = name.split()
-                while words and words[0] in _NOT_SPEAKERS:
+                while words and words[0].rstrip(".") in _NOT_SPEAKERS:
                     words.pop(0)
                 if words:
                     return " ".join(words)

@@ -106,8 +106,9 @@ def extractive_answer(evidence: Evidence, max_claims: int = 3) -> tuple[str, lis
         vals = values(evidence)
         best = evidence.sentences[0].score
         margin = vals[0].score - vals[1].score if len(vals) > 1 else VALUE_MARGIN
-        if vals and vals[0].sentences[0].score >= VALUE_FLOOR * best and margin >= VALUE_MARGIN:
-            pair = disagreement(evidence, vals)
+        pair = disagreement(evidence, vals) if vals else None
+        if vals and vals[0].sentences[0].score >= VALUE_FLOOR * best and (
+                margin >= VALUE_MARGIN or pair is not None):
             if pair is not None:
                 a, b = pair
                 sides = [(a.text, a.sentences[0]), (b.text, b.sentences[0])]
