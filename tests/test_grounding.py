@@ -241,3 +241,27 @@ def test_bare_direct_answer_is_checked_with_the_question() -> None:
         check_answer("Jeddah [2].", ev)
     with pytest.raises(LLMFailure):  # nor does any passage hold this one
         check_answer("Geneva [1].", ev)
+
+
+# --- corroboration --------------------------------------------------------------------------
+
+VISIT_A = """Putin in Kursk
+
+Vladimir Putin visited the Kursk region on Wednesday and met his commanders.
+"""
+VISIT_B = """Kremlin leader at the front
+
+On Wednesday Putin visited troops in the Kursk region, wearing military fatigues.
+"""
+VISIT_C = """A later trip
+
+Vladimir Putin visited the Kursk region on Friday and met his commanders.
+"""
+
+
+def test_another_outlet_stating_the_claim_is_cited_too() -> None:
+    ev = evidence(("a.txt", VISIT_A), ("b.txt", VISIT_B), ("c.txt", VISIT_C))
+    checker = Checker(ev)  # type: ignore[arg-type]
+    text, cites = checker.run("Vladimir Putin visited the Kursk region on Wednesday [1].")
+    assert [c.source for c in cites] == ["a.txt", "b.txt"]  # not c.txt: another day
+    assert text.endswith("[1][2].") and checker.report.corroborated == 1

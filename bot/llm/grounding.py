@@ -50,6 +50,12 @@ MIN_EXTRA_GAIN = 0.2
 DUPLICATE_OVERLAP = 0.5
 # At least this share of the answer's substantive sentences must survive.
 MIN_SURVIVING = 0.5
+# Corroboration: another outlet's passage is cited too when it holds this share of a kept
+# claim's words, every figure and every capitalised word (names, days, months) of it.
+CORROBORATE_SUPPORT = 0.75
+MIN_CORROBORATE_TERMS = 3
+MAX_CORROBORATING = 2
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'-]+")
 # Pronouns, connectives, reporting verbs and words about the sources: how a model phrases a
 # claim, not what it claims.
 _PHRASING = """he she him her his them it we our you your me my another meanwhile however
@@ -203,6 +209,8 @@ class CheckReport:
     unsupported_markers: int = 0
     misattributed: int = 0  # sentences dropped: the cited passage's speaker is someone else
     reattributed: int = 0  # sentences moved to the passage where their speaker says it
+    corroborated: int = 0  # citations added from other outlets that state the same claim
+    raw: str = ""  # what the model wrote
     # Every kept sentence that names a speaker, with its cited passages' speakers (for review).
     attributed: list[dict[str, object]] = field(default_factory=list)
     dropped: list[dict[str, object]] = field(default_factory=list)
@@ -375,6 +383,8 @@ class Checker:
             if len(covered) / len(claim) < MIN_SENTENCE_SUPPORT or not figures <= backing:
                 return None
             self.report.kept += 1
+            last = max(kept)
+            kept[last].extend(self.corroborate(bare, claim, figures, set(cited_by), whole_speaker))
             out = _renumber(text, matches_, kept)
             self._note_attribution(out, claim, cited_by)
             return out
@@ -403,8 +413,44 @@ class Checker:
         k, q = fixed
         self.report.kept += 1
         self.report.repaired += 1
-        out = _append_markers(bare, self.cite(self.sources[k], q))
+        nums = self.cite(self.sources[k], q) + self.corroborate(bare, claim, figures, {k},
+                                                                whole_speaker)
+        out = _append_markers(bare, list(dict.fromkeys(nums)))
         self._note_attribution(out, claim, {k: whole_speaker})
+        return out
+
+    def corroborate(
+        self, bare: str, claim: set[str], figures: set[str], cited: set[int],
+        speaker: Speaker | None,
+    ) -> list[int]:
+        """Citations of other outlets' passages that state the same claim ("2 sources")."""
+        if len(claim) < MIN_CORROBORATE_TERMS:
+            return []
+        sources = {self.sources[k].passage.source for k in cited}
+        for k in cited:
+            sources |= {d.passage.source for d in self.sources[k].dups}
+        key = claim & set(terms(" ".join(_CAPITALISED.findall(bare))))
+        found: list[tuple[float, int, Quote]] = []
+        for k, src in enumerate(self.sources):
+            if k in cited or src.passage.source in sources or not figures <= _figures(src):
+                continue
+            q = self.quote(claim, src)
+            if q.support < CORROBORATE_SUPPORT or not key <= q.covered:
+                continue
+            if speaker is not None and not self.speaks(speaker, claim, src):
+                continue
+            found.append((q.support, k, q))
+        out: list[int] = []
+        seen: set[str] = set()
+        for _, k, q in sorted(found, key=lambda x: -x[0]):
+            source = self.sources[k].passage.source
+            if source in seen:
+                continue
+            seen.add(source)
+            out.extend(self.cite(self.sources[k], q))
+            self.report.corroborated += 1
+            if len(seen) >= MAX_CORROBORATING:
+                break
         return out
 
     def check_direct(
@@ -454,6 +500,7 @@ class Checker:
     # -- the whole answer --
 
     def run(self, raw: str) -> tuple[str, list[Citation]]:
+        self.report.raw = raw
         lines: dict[int, list[str]] = {}
         for sentence in split_sentences(raw):
             out = self.check(sentence)
