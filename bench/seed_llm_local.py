@@ -96,7 +96,8 @@ def run(settings: Settings, rows: list[dict[str, Any]], log_path: Path | None,
                 "invalid_markers": report.invalid_markers,
                 "unsupported_markers": report.unsupported_markers,
                 "misattributed": report.misattributed, "reattributed": report.reattributed,
-                "attributed": report.attributed, "dropped": report.dropped,
+                "corroborated": report.corroborated,
+                "attributed": report.attributed, "dropped": report.dropped, "raw": report.raw,
             }
         if log_path is not None:
             with log_path.open("a", encoding="utf-8") as f:
@@ -117,6 +118,7 @@ def run(settings: Settings, rows: list[dict[str, Any]], log_path: Path | None,
         llm_sentences_kept=sum(c["kept"] for c in checked),
         claims_dropped_misattributed=sum(c["misattributed"] for c in checked),
         claims_moved_to_their_speaker=sum(c["reattributed"] for c in checked),
+        corroborating_citations=sum(c["corroborated"] for c in checked),
         shown_attributed_claims=sum(len(v["shown_attributed"]) for v in verdicts),
         seconds=round(time.perf_counter() - started, 1),
     )
