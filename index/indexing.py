@@ -12,7 +12,7 @@ import numpy as np
 import json
 
 from index.chunking import DEFAULT_CHUNK_TOKENS, chunk_document
-from index.lexical_store import Entry, make_entry, sync
+from index.lexical_store import Entry, commit_written, make_entry, sync
 from index.locking import writer_lock
 from index.reading import DEFAULT_MAX_BYTES, iter_sources
 from index.store import Pending, Store, embed_text_of
@@ -189,7 +189,7 @@ def index_documents(
         store.commit_version()
     # The lexical index follows the store: the new entries are tokenised already.
     t = time.perf_counter()
-    sync(lex, store, state0, prepared=prepared, vocab=vocab)
+    commit_written(lex, store, state0, list(prepared.values()), report.removed, vocab)
     timed("lexical", t)
     store.end_write()
     report.seconds = time.perf_counter() - t0

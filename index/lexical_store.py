@@ -955,3 +955,19 @@ def sync(lex: LexicalIndex, store: Any, state: State | None = None, *,
         gone = []
     new = start.apply(upserts, gone, epoch, seq, vocab)
     return lex.save(new, store_seq=seq) if save else new
+
+
+def commit_written(lex: LexicalIndex, store: Any, state: State, written: Sequence[Entry],
+                   removed: Iterable[str], vocab: Vocab) -> State:
+    """The writer's shortcut after a run: it knows what it committed (`written`, tokenised
+    already, and `removed`) on top of `state`, which matched the store when the run began
+    (under the writer lock nobody else writes), so the records need not be read back. The
+    document count is checked against the store; on any doubt this falls back to `sync`."""
+    epoch, seq = store.version_info()
+    if state.epoch not in ("", epoch) or vocab.base is not state.base:
+        return sync(lex, store, state, prepared={e.source: e for e in written}, vocab=vocab)
+    new = state.apply(list(written), removed, epoch, seq, vocab)
+    if len(new) != store.count_documents():
+        return sync(lex, store, state, prepared={e.source: e for e in written}, vocab=vocab,
+                    force=True)
+    return lex.save(new, store_seq=seq)
