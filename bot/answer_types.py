@@ -202,7 +202,16 @@ def spans(text: str, kind: str) -> list[Span]:
             if inner and inner[0].isupper() and len(inner.split()) <= 8:
                 found.append(Span(m.start(1), m.start(1) + len(inner), inner, NAME))
         taken = [(sp.start, sp.end) for sp in found]
-        for s, e in _cap_runs(text):
+        runs = _cap_runs(text)
+        if kind == PLACE:  # "Jeddah, Saudi Arabia": a place and the country it is in
+            joined: list[tuple[int, int]] = []
+            for s, e in runs:
+                if joined and text[joined[-1][1]:s] == ", " and " " not in text[joined[-1][0]:joined[-1][1]]:
+                    joined[-1] = (joined[-1][0], e)
+                else:
+                    joined.append((s, e))
+            runs = joined
+        for s, e in runs:
             if not any(a <= s < b or a < e <= b for a, b in taken):
                 found.append(Span(s, e, text[s:e], NAME))
     cleaned = []

@@ -23,6 +23,9 @@ def answer_text(ans: Answer, width: int = 100) -> str:
                 head += f" ({c.source})"
             if c.meta.url:
                 head += f" {c.meta.url}"
+            if c.quote in ans.text:  # the answer already shows this quote: say so once
+                parts.append(f"{head} (quoted above)")
+                continue
             quote = textwrap.fill(
                 f"“{c.quote}”", width=width, initial_indent="    ", subsequent_indent="    "
             )

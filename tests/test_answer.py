@@ -33,8 +33,8 @@ def _check_citations(bot: Newsbot, ans) -> None:
 def test_the_readme_question(sample_bot: Newsbot) -> None:
     ans = sample_bot.answerer.answer("What did Yuri Ushakov say the ceasefire would give Ukraine?")
     assert not ans.refused and ans.mode == "extractive"
-    assert len({c.source for c in ans.citations}) >= 2
     assert "Ushakov" in ans.text
+    assert len(ans.text.split("\n\n")) <= 3  # at most three claims
     _check_citations(sample_bot, ans)
 
 

@@ -1,0 +1,130 @@
+"""Answer behaviours on small crafted articles: direct answers, corroboration, disagreement."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import make_settings, stored_texts
+from bot import answer_types as at
+from bot.service import Newsbot
+
+FILLER = (
+    "The regional council met on Monday to discuss the annual budget for parks. "
+    "Residents asked about bus timetables and the new library opening hours. "
+    "A local bakery won a prize for its rye bread at the county fair. "
+)
+
+ARTICLES = {
+    # Two outlets, two different figures for the same point, each from a named source.
+    "a_harbour.md": ("Harbour Gazette", "Storm damage at Port Alder",
+                     "The storm hit Port Alder on Tuesday night. Harbour master Elena Voss said "
+                     "the storm destroyed 40 fishing boats in the harbour. "
+                     "Crews began clearing debris on Wednesday morning. " + FILLER),
+    "b_harbour.md": ("Coast Herald", "Port Alder counts its losses",
+                     "Insurers are still assessing the losses at Port Alder. Mayor Tomas Berg "
+                     "said the storm destroyed 75 fishing boats in the harbour. "
+                     "The fishing fleet will need months to recover. " + FILLER),
+    # A paraphrase pair: the same claim in different words from two outlets.
+    "c_aid.md": ("Daily Ledger", "Washington restarts support for Valdoria",
+                 "Officials met in Geneva for a second day of talks. The United States agreed "
+                 "to resume weapon supplies to Valdoria on Thursday. "
+                 "Diplomats described the mood as cautious. " + FILLER),
+    "d_aid.md": ("Evening Post", "Aid to Valdoria flows again",
+                 "The decision followed weeks of pressure from allies. On Thursday the United "
+                 "States lifted its suspension of military aid to Valdoria. "
+                 "Analysts expect deliveries within a fortnight. " + FILLER),
+    # Unrelated to the others.
+    "e_orchid.md": ("Garden Weekly", "Rare orchid blooms in Kelby",
+                    "A rare ghost orchid bloomed in the Kelby botanical garden this week. "
+                    "Head gardener Priya Nandi said the flower last bloomed in 2009. "
+                    "Visitors queued for hours to see it. " + FILLER),
+    # Where and when questions.
+    "f_summit.md": ("World Desk", "Summit in Jeddah",
+                    "Delegations from both countries gathered for the summit. The talks were "
+                    "held in Jeddah, Saudi Arabia, and lasted eight hours. "
+                    "The next round is planned for March 21. " + FILLER),
+}
+
+
+@pytest.fixture(scope="module")
+def crafted_bot(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
+    folder = tmp_path_factory.mktemp("crafted")
+    for name, (outlet, title, text) in ARTICLES.items():
+        (folder / name).write_text(
+            f"---\ntitle: {title}\noutlet: {outlet}\npublished: 2025-03-14\n---\n{text}\n",
+            encoding="utf-8")
+    bot = Newsbot(make_settings(tmp_path_factory.mktemp("crafted-index")))
+    bot.index([Path(folder)])
+    return bot
+
+
+def _check(bot: Newsbot, ans) -> None:  # type: ignore[no-untyped-def]
+    texts = stored_texts(bot)
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", ans.text)} == {c.n for c in ans.citations}
+    for c in ans.citations:
+        assert texts[c.source][c.start : c.end] == c.quote
+
+
+def test_conflicting_figures_are_said_plainly_with_who_says_what(crafted_bot: Newsbot) -> None:
+    ans = crafted_bot.answerer.answer("How many fishing boats did the storm destroy at Port Alder?")
+    _check(crafted_bot, ans)
+    first = ans.text.split("\n\n")[0]
+    assert first.startswith("Sources differ:"), ans.text
+    assert "40" in first and "75" in first
+    assert "Voss" in first and "Berg" in first
+    assert {c.source for c in ans.citations} >= {"a_harbour.md", "b_harbour.md"}
+
+
+def test_a_paraphrase_pair_is_corroborated(crafted_bot: Newsbot) -> None:
+    ans = crafted_bot.answerer.answer("When did the United States resume military aid to Valdoria?")
+    _check(crafted_bot, ans)
+    first = ans.text.split("\n\n")[0]
+    assert "Thursday" in first
+    assert "(2 sources report this.)" in first
+    cited = {c.source for c in ans.citations if f"[{c.n}]" in first}
+    assert cited == {"c_aid.md", "d_aid.md"}
+
+
+def test_an_unrelated_pair_is_not_joined(crafted_bot: Newsbot) -> None:
+    ans = crafted_bot.answerer.answer("When did the ghost orchid last bloom in Kelby?")
+    _check(crafted_bot, ans)
+    assert "2009" in ans.text
+    assert {c.source for c in ans.citations} == {"e_orchid.md"}
+    assert "sources report this" not in ans.text
+
+
+@pytest.mark.parametrize("question, value", [
+    ("Where were the talks held?", "Jeddah"),
+    ("When is the next round of talks planned?", "March 21"),
+    ("Who is the head gardener at the Kelby botanical garden?", "Priya Nandi"),
+    ("How many hours did the talks in Jeddah last?", "eight hours"),
+])
+def test_a_factoid_question_gets_the_value_first(crafted_bot: Newsbot, question: str, value: str) -> None:
+    ans = crafted_bot.answerer.answer(question)
+    _check(crafted_bot, ans)
+    first = ans.text.split("\n\n")[0]
+    assert value in first and re.search(r"\[\d+\]", first), ans.text
+    assert len(first) < len(value) + 60, "the first line is the value, not a sentence"
+
+
+def test_question_kinds() -> None:
+    assert at.expected("In which city were the talks held?") == at.PLACE
+    assert at.expected("Who represented the United States?") == at.PERSON
+    assert at.expected("When did the US suspend its aid?") == at.DATE
+    assert at.expected("How many prisoners were taken?") == at.NUMBER
+    assert at.expected("How long did it take for Sudzha to fall?") == at.DURATION
+    assert at.expected("What did Zelensky say about the talks?") == at.NONE
+    assert at.expected("Was the withdrawal orderly or chaotic?") == at.CHOICE
+    assert at.expected("Which film won best picture?") == at.NAME
+
+
+def test_value_spans() -> None:
+    s = "Officials said 942 soldiers were captured on March 3, and the town fell in about three days."
+    assert "942 soldiers" in [v.text for v in at.spans(s, at.NUMBER)]
+    assert "March 3" in [v.text for v in at.spans(s, at.DATE)]
+    assert "about three days" in [v.text for v in at.spans(s, at.DURATION)]
+    names = [v.text for v in at.spans("The talks were held in Jeddah, Saudi Arabia, with Marco Rubio.", at.PLACE)]
+    assert "Jeddah, Saudi Arabia" in names and "Marco Rubio" in names
