@@ -121,7 +121,17 @@ class Vocab:
         return got
 
     def ids(self, terms: Iterable[str]) -> np.ndarray:
-        return np.fromiter((self.add(t) for t in terms), dtype=np.int32)
+        base = self.base.term_ids() if self.base_size else {}
+        extra = self._extra_ids
+        out = []
+        for t in terms:
+            i = base.get(t)
+            if i is None:
+                i = extra.get(t)
+                if i is None:
+                    i = self.add(t)
+            out.append(i)
+        return np.array(out, dtype=np.int32)
 
     def all_terms(self) -> list[str]:
         return [*(self.base.terms() if self.base_size else []), *self.extra]
@@ -381,8 +391,9 @@ def build_bm25(ptr: np.ndarray, ids: np.ndarray, vocab_size: int) -> tuple[Any, 
     )
     engine.vocab_dict = {}
     lengths = np.diff(ptr)
-    stats = Stats(len(docs), float(lengths.mean()) if len(docs) else 0.0,
-                  doc_freqs(ptr, ids, vocab_size))
+    # A term's postings are the documents that contain it: bm25s' column lengths are the df.
+    df = np.diff(np.asarray(engine.scores["indptr"])).astype(np.int32)[:vocab_size]
+    stats = Stats(len(docs), float(lengths.mean()) if len(docs) else 0.0, df)
     return engine, stats
 
 
