@@ -1,7 +1,17 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 fused by reciprocal rank, duplicates collapsed.
+"""Hybrid retrieval: BM25 and the title-and-lead vectors (plus chunk and sentence vectors when
+the store holds them) fused by reciprocal rank, duplicates collapsed.
 
 The searcher works on a snapshot of the committed documents and reloads it when the store's
-version changes, so an answer sees each document either before or after an update.
+version changes, so an answer sees each document either before or after an update. A snapshot
+is the saved lexical index (index/lexical_store.py: BM25, the document table and the lead
+vectors, memory-mapped) at one commit; starting one reads no text. Texts are read from the
+store when a search or an answer needs them (one call per search for the hits' articles), kept
+by content version, and used only when the store's version matches the snapshot's: if it does
+not, the snapshot is brought up to date and the search repeated, so offsets never point into
+another version's text.
+
+Sentence vectors are not stored by default; `Searcher.sentence_vectors` embeds the few an answer
+asks for and caches them by content (index/vector_cache.py).
 """
 
 from __future__ import annotations
