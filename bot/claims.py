@@ -182,6 +182,8 @@ def _unit_match(ev: Evidence, v: Value) -> float:
     text = v.text.lower()
     if re.search(r"\b(percent|percentage|per cent|share|proportion)\b", q):
         return 1.0 if re.search(r"%|percent|per cent", text) else -1.0
+    if re.search(r"%|percent|per cent", text):
+        return -1.0  # a share, where a count or an amount is asked for
     m = _HOW_MANY.search(q)
     if not m:
         return 0.0
@@ -231,8 +233,8 @@ def disagreement(ev: Evidence, vals: list[Value]) -> tuple[Value, Value] | None:
     of its own: the best value and the next one whose sentence scores at least `DIFFER` of
     the best value's sentence, carries no other unit than the one asked for, and bears on as
     much of the question."""
-    if ev.kind not in (at.NUMBER, at.DURATION, at.DATE) or len(vals) < 2:
-        return None
+    if ev.kind not in (at.NUMBER, at.DURATION) or len(vals) < 2:
+        return None  # (dates: one story gives many, for different events)
     a = vals[0]
     sa = a.sentences[0]
     for b in vals[1:8]:
