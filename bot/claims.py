@@ -170,7 +170,7 @@ def value_features(ev: Evidence, v: Value, best: float, titles: str) -> dict[str
 
 
 _DEMONYM = re.compile(r"(?:an|ian|ese|ish|ic|i)$")
-_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.I)
+_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(?!of\b)((?:[\w-]+\s+){0,2}[\w-]+)", re.I)
 
 
 def _unit_match(ev: Evidence, v: Value) -> float:
@@ -201,12 +201,28 @@ _SCALES = set(terms("million billion trillion thousand hundred dozen dozens hund
 _QUALIFIER_WORDS = "about around nearly almost over more than less least up to some roughly approximately just under"
 
 
+_AGE = re.compile(r"\b\d{1,3}(?:-year-old|\s+years?\s+old)\b|\baged\s+\d{1,3}\b|,\s*\d{1,3},", re.I)
+
+
 def no_figure_of_asked_thing(ev: Evidence, vals: list[Value]) -> bool:
-    """A "how many X" question whose every candidate figure counts something else: the
-    articles do not give the figure asked for."""
-    if ev.kind != at.NUMBER or not _HOW_MANY.search(ev.question.lower()):
+    """The articles do not give the figure asked for: a "how many X" question none of whose
+    candidate figures counts X (carries X as its unit, or stands bare in a sentence that
+    names X or bears on half the question), or a "how old" question with no age in its best sentences."""
+    q = ev.question.lower()
+    if ev.kind != at.NUMBER:
         return False
-    return bool(vals) and all(v.features.get("unit", 0.0) < 0 for v in vals)
+    if re.search(r"\bhow old\b", q):
+        return not any(_AGE.search(s.text) for s in ev.sentences[:POOL])
+    m = _HOW_MANY.search(q)
+    if not m:
+        return False
+    wanted = set(terms(m.group(1)))
+    for v in vals:
+        unit = v.features.get("unit", 0.0)
+        if unit > 0 or (unit == 0 and any(wanted & set(terms(s.text)) or s.coverage >= 0.5
+                                           for s in v.sentences)):
+            return False
+    return True
 
 
 def _nearness(sent: str, sp: at.Span, weights: dict[str, float]) -> float:

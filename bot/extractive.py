@@ -19,6 +19,7 @@ from bot.citations import Citation, CitationBook
 from bot.claims import Value, disagreement, speaker, values
 from bot.evidence import Evidence, Sentence
 
+_BYLINE = re.compile(r"^By\s+[A-Z]")
 # A claim must score at least this share of the best claim: no padding with weak sentences.
 RELATIVE_FLOOR = 0.3
 # A value is stated as the answer when its best sentence scores this share of the best one.
@@ -132,6 +133,8 @@ def extractive_answer(evidence: Evidence, max_claims: int = 3) -> tuple[str, lis
             break
         if lines and not cited:
             break  # a choice answer stands alone
+        if cited and _BYLINE.match(cited[0].text):
+            break  # "who wrote it": the byline answers
         if cited and claim.source != cited[0].source:
             continue  # further claims come from the article the answer comes from
         if cited and claim.coverage < EXTRA_COVERAGE * cited[0].coverage:
