@@ -33,7 +33,7 @@ VALUE_WEIGHTS: dict[str, float] = {
     "background": -3.0, "support": 1.0,
 }
 # A second figure is a disagreement when its sentence scores this share of the first one's.
-DIFFER = 0.6
+DIFFER = 0.5
 
 _QUALIFIERS = re.compile(r"^(about|around|nearly|almost|over|more than|less than|at least|up to|"
                          r"some|roughly|approximately|just over|just under|the|a|an|in|on|since|"
@@ -259,12 +259,52 @@ def disagreement(ev: Evidence, vals: list[Value]) -> tuple[Value, Value] | None:
             continue
         if a.features.get("unit", 0.0) < 0:
             return None
+        if not (_definite(a) and _definite(b) and _comparable(a, b)):
+            continue  # "millions" vs "4", "$233,610" vs "2015", "62-37" vs "12"
         if sa is sb or mentions(sa, b) or mentions(sb, a):
             continue  # one sentence giving both is one account (a range, a comparison)
         if min(sa.coverage, sb.coverage) < 0.75 * max(sa.coverage, sb.coverage):
             continue  # not the same point
         return a, b
     return None
+
+
+_YEAR = re.compile(r"^(?:in |since )?(?:1[89]|20)\d\d$")
+_SPELLED = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                      r"twenty|thirty|forty|fifty|hundred)\b", re.I)
+
+
+def _definite(v: Value) -> bool:
+    """A figure that can disagree with another: digits or a spelled number, not a year, a
+    tally or a vague "millions"."""
+    t = v.key
+    if _YEAR.match(t) or re.search(r"\d+-\d+", t):
+        return False
+    return bool(re.search(r"\d", t) or _SPELLED.search(t))
+
+
+def _signature(v: Value) -> frozenset[str]:
+    t = v.text.lower()
+    if re.search(r"%|percent|per cent", t):
+        return frozenset({"%"})
+    if re.search(r"[$£€¥]", t):
+        return frozenset({"$"})
+    return frozenset(x for x in terms(t) if not x.replace(".", "").isdigit()) - _SCALES - \
+        set(terms(_QUALIFIER_WORDS))
+
+
+def _comparable(a: Value, b: Value) -> bool:
+    """Do two figures count the same kind of thing: the same unit, or one bare figure in a
+    sentence that names the other's unit ("942 ... captured as prisoners" vs "over 400
+    prisoners")?"""
+    ga, gb = _signature(a), _signature(b)
+    if ga == gb:
+        return True
+    if not ga:
+        return gb <= set(terms(a.sentences[0].text))
+    if not gb:
+        return ga <= set(terms(b.sentences[0].text))
+    return False
 
 
 def speaker(ev: Evidence, s: Sentence) -> str | None:

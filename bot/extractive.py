@@ -62,7 +62,7 @@ def _who(ev: Evidence, s: Sentence, first: bool = True) -> str:
     doc = ev.snapshot.document(s.source)
     if doc is not None and doc.meta.outlet:
         return doc.meta.outlet
-    return "one report" if first else "another"
+    return "one report" if first else "another report"
 
 
 def _report(n: int) -> str:
