@@ -12,7 +12,10 @@ string work: no model, no index.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
+
+from index.lexical import terms
 
 # Answer kinds.
 PERSON = "person"  # a person or an organisation: who / which company
@@ -228,3 +231,10 @@ def choices(question: str) -> tuple[str, str] | None:
     """The two options of an "X or Y?" question."""
     m = _CHOICE.search(question.strip())
     return (m.group(1), m.group(2)) if m else None
+
+
+@lru_cache(maxsize=200_000)
+def word_term(word: str) -> str | None:
+    """The term of one word (None for a stop word): cached, sentences repeat words."""
+    t = terms(word)
+    return t[0] if t else None

@@ -16,11 +16,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from index.lexical import terms
 
 from bot import answer_types as at
-from bot.evidence import Evidence, Sentence, word_term
+
+if TYPE_CHECKING:
+    from bot.evidence import Evidence, Sentence
 
 # Sentences whose values are pooled: the best this many, above this share of the best score.
 POOL = 15
@@ -227,7 +230,7 @@ def no_figure_of_asked_thing(ev: Evidence, vals: list[Value]) -> bool:
 
 def _nearness(sent: str, sp: at.Span, weights: dict[str, float]) -> float:
     words = [(m.start(), m.group(0)) for m in re.finditer(r"\w+", sent)]
-    hits = [i for i, (_, w) in enumerate(words) if word_term(w) in weights]
+    hits = [i for i, (_, w) in enumerate(words) if at.word_term(w) in weights]
     if not hits:
         return 0.0
     inside = [i for i, (o, _) in enumerate(words) if sp.start <= o < sp.end]

@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from index.types import Passage
 
 from bot import answer_types as at
 from bot.citations import CitationBook
+from bot.claims import no_figure_of_asked_thing, values
 from bot.sentence_model import SENTENCE_WEIGHTS, ANSWERABLE, sentence_features
 
 # Articles from the article ranking whose every sentence is a candidate, and chunk hits whose
@@ -226,7 +227,7 @@ def candidates(
             if source not in pool or pool[source] is not None:
                 pool.setdefault(source, set()).add(ref.index)  # type: ignore[union-attr]
     asked_text = question.lower()
-    q_seq = [t for t in map(word_term, _WORDS.findall(query.lower())) if t in weights]
+    q_seq = [t for t in map(at.word_term, _WORDS.findall(query.lower())) if t in weights]
     q_pairs = {(a, b) for a, b in zip(q_seq, q_seq[1:]) if a != b}
     rarest = max(weights, key=lambda t: weights[t])
     feats: list[dict[str, float]] = []
@@ -255,7 +256,7 @@ def candidates(
             if window <= 0 and not byline:
                 continue  # shares no word with the question, nor do its neighbours
             own = sum(w for t, w in weights.items() if t in own_t) / total
-            seq = [t for t in map(word_term, _WORDS.findall(sent.lower())) if t]
+            seq = [t for t in map(at.word_term, _WORDS.findall(sent.lower())) if t]
             at_q = [i for i, t in enumerate(seq) if t in weights]
             pairs = {(a, b) for a, b in zip(seq, seq[1:])}
             bigrams = len(pairs & q_pairs) / len(q_pairs) if q_pairs else 0.0
@@ -288,17 +289,10 @@ def _new_value(value: str, weights: dict[str, float], asked: str) -> bool:
     return not ts or any(t not in weights for t in ts)
 
 
-@lru_cache(maxsize=200_000)
-def word_term(word: str) -> str | None:
-    """The term of one word (None for a stop word): cached, sentences repeat words."""
-    t = terms(word)
-    return t[0] if t else None
-
-
 def _nearness(sent: str, values: list[at.Span], weights: dict[str, float], total: float) -> float:
     """How close the sentence's nearest value is to the question's words (1: adjacent)."""
     words = [(m.start(), m.group(0)) for m in re.finditer(r"\w+", sent)]
-    hits = [i for i, (_, w) in enumerate(words) if word_term(w) in weights]
+    hits = [i for i, (_, w) in enumerate(words) if at.word_term(w) in weights]
     if not hits:
         return 0.0
     best = 0.0
@@ -344,7 +338,5 @@ def gather(
     ev.answerable = (best >= ANSWERABLE and covered >= MIN_COVERAGE
                      and not unknown_names(ev.snapshot, query))
     if ev.answerable and ev.kind == at.NUMBER:
-        from bot.claims import no_figure_of_asked_thing, values  # claims builds on evidence
-
         ev.answerable = not no_figure_of_asked_thing(ev, values(ev))
     return ev
