@@ -265,3 +265,23 @@ def test_another_outlet_stating_the_claim_is_cited_too() -> None:
     text, cites = checker.run("Vladimir Putin visited the Kursk region on Wednesday [1].")
     assert [c.source for c in cites] == ["a.txt", "b.txt"]  # not c.txt: another day
     assert text.endswith("[1][2].") and checker.report.corroborated == 1
+
+
+# --- figures and dates belong to the sentence that holds the claim --------------------------------
+
+VISIT_AND_AID = """Putin at the front
+
+Vladimir Putin visited the Kursk region on Wednesday and met his commanders.
+
+The US lifted its suspension of military aid on Tuesday after talks in Saudi Arabia.
+"""
+
+
+def test_a_day_taken_from_another_sentence_is_not_supported() -> None:
+    """A real small model wrote 'The visit to the Kursk region was on Tuesday': both words are
+    in the passage, in different sentences about different events."""
+    ev = evidence(("visit.txt", VISIT_AND_AID))
+    with pytest.raises(LLMFailure):
+        check_answer("The visit to the Kursk region was on Tuesday [1].", ev)
+    text, _ = check_answer("The visit to the Kursk region was on Wednesday [1].", ev)
+    assert "Wednesday" in text

@@ -62,6 +62,12 @@ _PHRASING = """he she him her his them it we our you your me my another meanwhil
 additionally further furthermore moreover while whereas added noted insisted mentioned
 explained described reported according article articles passage passages outlet outlets"""
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Days and months are checked like figures: "on Tuesday" must be in the sentence that holds the
+# claim, not anywhere in the passage (a real small model wrote "The visit was on Tuesday"
+# against a passage where the visit is on Wednesday and Tuesday is another event's day).
+_DATE_WORDS = re.compile(
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|"
+    r"june|july|august|september|october|november|december)\b", re.I)
 # Sentences before a passage read for its first sentence's speaker ("He said ..." at the top).
 SPEAKER_LOOKBACK = 3
 
@@ -196,6 +202,7 @@ class Quote:
     spans: list[tuple[int, int]]
     support: float
     covered: set[str]
+    main: int = -1  # the passage sentence that holds most of the claim
 
 
 @dataclass
@@ -250,7 +257,8 @@ class Checker:
         if not chosen:
             return Quote([], 0.0, set())
         covered |= claim & src.meta_terms  # "Reuters reports ..." is backed by the byline
-        return Quote(Checker._merge(src, sorted(chosen)), len(covered) / len(claim), covered)
+        return Quote(Checker._merge(src, sorted(chosen)), len(covered) / len(claim), covered,
+                     chosen[0])
 
     @staticmethod
     def _merge(src: PassageFacts, chosen: list[int]) -> list[tuple[int, int]]:
@@ -283,6 +291,16 @@ class Checker:
 
     # -- one sentence --
 
+    @staticmethod
+    def anchored(q: Quote, src: PassageFacts, need: set[str]) -> bool:
+        """The claim's figures and dates are in the sentence that holds most of it."""
+        if not need:
+            return True
+        if q.main < 0:
+            return False
+        s, e = src.spans[q.main]
+        return need <= anchors(src.text[s:e])
+
     def speaks(self, speaker: Speaker, claim: set[str], src: PassageFacts) -> bool:
         """Is `speaker` the one who says the claim's words in this passage?
 
@@ -314,12 +332,15 @@ class Checker:
     def repair(
         self, claim: set[str], figures: set[str], speaker: Speaker | None = None,
         exclude: set[int] = frozenset(),  # type: ignore[assignment]
+        need: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> tuple[int, Quote] | None:
         """Attach a sentence to the passage that clearly supports it best (and, when the
         sentence names a speaker, where that speaker says it)."""
         ranked = sorted(
-            ((self.quote(claim, src), k) for k, src in enumerate(self.sources)
-             if k not in exclude and figures <= _figures(src)
+            ((q, k) for q, k, src in ((self.quote(claim, src), k, src)
+                                      for k, src in enumerate(self.sources)
+                                      if k not in exclude and figures <= _figures(src))
+             if self.anchored(q, src, need)
              and (speaker is None or self.speaks(speaker, claim, src))),
             key=lambda x: -x[0].support,
         )
@@ -360,6 +381,7 @@ class Checker:
             # The segment's own speaker ("..., while Putin said Y [2]"), else the sentence's.
             speaker = claimed(segment) if attributions(segment, "claim") else claimed(
                 text[: m.start()])
+            need = anchors(segment if len(part) >= MIN_CLAIM_TERMS else bare)
             prev_end = m.end()
             for k in marker_numbers(m.group(1)):
                 if not 1 <= k <= len(self.sources):
@@ -368,7 +390,7 @@ class Checker:
                 src = self.sources[k - 1]
                 whole = self.quote(claim, src)
                 q = max(self.quote(sub_claim, src), whole, key=lambda x: x.support)
-                if q.support < MIN_MARKER_SUPPORT:
+                if q.support < MIN_MARKER_SUPPORT or not self.anchored(q, src, need):
                     self.report.unsupported_markers += 1
                     continue
                 if speaker is not None and not self.speaks(speaker, sub_claim, src):
@@ -393,7 +415,8 @@ class Checker:
             # passage clearly holds it; otherwise drop it.
             whole_speaker = whole_speaker or mis_speaker
             assert whole_speaker is not None
-            fixed = self.repair(claim, figures, whole_speaker, exclude=set(misattributed))
+            fixed = self.repair(claim, figures, whole_speaker, exclude=set(misattributed),
+                                need=anchors(bare))
             if fixed is None:
                 self.report.misattributed += 1
                 self.report.dropped.append({
@@ -407,7 +430,7 @@ class Checker:
                 return None
             self.report.reattributed += 1
         else:
-            fixed = self.repair(claim, figures, whole_speaker)
+            fixed = self.repair(claim, figures, whole_speaker, need=anchors(bare))
         if fixed is None:
             return None
         k, q = fixed
@@ -435,7 +458,8 @@ class Checker:
             if k in cited or src.passage.source in sources or not figures <= _figures(src):
                 continue
             q = self.quote(claim, src)
-            if q.support < CORROBORATE_SUPPORT or not key <= q.covered:
+            if (q.support < CORROBORATE_SUPPORT or not key <= q.covered
+                    or not self.anchored(q, src, anchors(bare))):
                 continue
             if speaker is not None and not self.speaks(speaker, claim, src):
                 continue
@@ -524,6 +548,11 @@ class Checker:
             )
         text = "\n\n".join(" ".join(parts) for _, parts in sorted(lines.items()))
         return text, self.book.citations
+
+
+def anchors(text: str) -> set[str]:
+    """The figures and day or month names of a text: what a claim most often gets wrong."""
+    return numbers_in(text) | {m.lower() for m in _DATE_WORDS.findall(text)}
 
 
 def claimed(text: str) -> Speaker | None:
