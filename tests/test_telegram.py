@@ -175,23 +175,41 @@ LONG_QUESTION = "What did the Zorbland lighthouse commission decide?"
 
 @pytest.fixture(scope="module")
 def long_bot(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
-    """Eight made-up reports whose long sentences all answer LONG_QUESTION: with eight claims
-    the answer cannot fit in one message (real retrieval, real answering, no patched limit)."""
+    """A made-up report whose long sentences each answer LONG_QUESTION: three such claims
+    cannot fit in one message (real retrieval, real answering, no patched limit)."""
     root = tmp_path_factory.mktemp("long")
     (root / "articles").mkdir()
-    for i, lamp in enumerate(LAMPS):
-        (root / "articles" / f"zorb_{i}.txt").write_text(
-            f"Zorbland lighthouse report {i}\n\nThe Zorbland lighthouse commission decided on Tuesday "
-            f"that the restored Old Harbour lighthouse will shine a {lamp} beam across the bay every "
-            "night from dusk until dawn, that the keepers' cottage beside the lighthouse will become "
-            f"a museum of the harbour's fishing history with {i + 3} rooms of nets, lanterns & ship "
-            "models, and that the gallery will open to visitors on weekends once the engineers have "
-            f"finished testing the {lamp} lamp, the new railings and the spiral staircase of 214 "
-            "steps, which was rebuilt with oak from the old pier.\n\n"
-            f"Commission chair number {i} said the decision followed a long public consultation.\n",
-            encoding="utf-8")
+    sentences = [
+        "The Zorbland lighthouse commission decided on Tuesday that the restored Old Harbour "
+        "lighthouse will shine an amber beam across the bay every night from dusk until dawn, "
+        "that the keepers' cottage beside it will become a museum of the harbour's fishing "
+        "history with three rooms of nets, lanterns & ship models, and that the gallery will "
+        "open to visitors on weekends once the engineers have finished testing the lamp, the "
+        "new railings and the spiral staircase of 214 steps, which was rebuilt with oak from "
+        "the old pier by carpenters from the island's only boatyard over two long winters, "
+        "while the lamp itself, a Fresnel lens cast in 1887 and cleaned by hand by volunteers "
+        "from the sailing club, will be lit again for the first time at a ceremony in June.",
+        "On Wednesday the Zorbland lighthouse commission decided to charge the ferry company "
+        "for a night-time pilot boat for five years, to let the fishermen's guild fly its "
+        "cobalt flag above the lantern room on feast days, to sound the old foghorn at noon on "
+        "the first day of every month in memory of the sailors lost in the storm of 1911, and "
+        "to ask the regional council for a grant to repaint the tower in its original red and "
+        "white bands before the summer festival brings the usual crowds of visitors ashore, "
+        "with any money left over going to the lifeboat station, whose crew rescued eleven "
+        "people from the rocks below the tower during the gales of last November.",
+        "Finally the Zorbland lighthouse commission decided that it will meet again in two "
+        "months to hear what the schools, the shopkeepers, the ferry crews and the families "
+        "who live along the harbour wall think of the changes, that its minutes will be posted "
+        "in the post office window every Friday, and that a small exhibition about the Zorbland "
+        "keepers, with their logbooks, uniforms and the brass telescope found in the cellar, "
+        "will travel to the mainland libraries during the winter months when the museum closes, "
+        "accompanied by a recorded talk in which the last keeper, now ninety-one years old, "
+        "describes the night the lamp failed and the fishing fleet steered home by torchlight.",
+    ]
+    (root / "articles" / "zorb.txt").write_text(
+        "Zorbland lighthouse report\n\n" + "\n\n".join(sentences) + "\n", encoding="utf-8")
     bot = Newsbot(make_settings(root / "data", max_claims=8, top_k=20))
-    assert len(bot.index([root / "articles"]).added) == len(LAMPS)
+    assert len(bot.index([root / "articles"]).added) == 1
     return bot
 
 
