@@ -285,3 +285,10 @@ def test_a_day_taken_from_another_sentence_is_not_supported() -> None:
         check_answer("The visit to the Kursk region was on Tuesday [1].", ev)
     text, _ = check_answer("The visit to the Kursk region was on Wednesday [1].", ev)
     assert "Wednesday" in text
+
+
+def test_a_supported_answer_about_something_else_falls_back() -> None:
+    ev = evidence(("facts.txt", FACTS), ("nato.txt", NATO),
+                  question="How many Ukrainian territories does Moscow want recognised?")
+    with pytest.raises(LLMFailure, match="not about the question"):
+        check_answer("The talks were held in Jeddah, Saudi Arabia, on Tuesday [1].", ev)

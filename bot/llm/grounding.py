@@ -231,6 +231,7 @@ class Checker:
         q = question if question is not None else getattr(evidence, "question", "")
         self.question_terms = claim_terms(q or "")
         self.factoid = bool(_FACTOID.search(q or ""))
+        self.asked = set(terms(q or ""))  # every word of the question, for the relevance check
         self.sources = [passage_facts(evidence, p) for p in evidence.passages]
         self.book = evidence.citation_book()
         self.report = CheckReport()
@@ -547,7 +548,18 @@ class Checker:
                 f"most of the language model's answer was not supported by the articles; {FALLBACK}"
             )
         text = "\n\n".join(" ".join(parts) for _, parts in sorted(lines.items()))
+        if self.asked and not any(_in_terms(t, self.asked) for t in terms(strip_markers(text))):
+            # Supported by the passages, but about something else than the question.
+            raise LLMFailure(f"the language model's answer was not about the question; {FALLBACK}")
         return text, self.book.citations
+
+
+def _in_terms(term: str, pool: set[str]) -> bool:
+    """'russia' ~ 'russian': equal, or one a 5+ letter prefix of the other."""
+    if term in pool:
+        return True
+    return len(term) >= 5 and any(len(p) >= 5 and (p.startswith(term) or term.startswith(p))
+                                  for p in pool)
 
 
 def anchors(text: str) -> set[str]:
