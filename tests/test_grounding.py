@@ -105,10 +105,10 @@ def test_putin_claim_citing_ushakov_is_dropped() -> None:
     ev = evidence(("nato.txt", NATO))
     bad = "Mr. Putin said that he and the US had agreed that Ukraine would not be joining NATO [1]."
     with pytest.raises(LLMFailure):
-        check_answer(bad, ev)
+        check_answer(bad, ev)  # type: ignore[arg-type]
     checker = Checker(ev)  # type: ignore[arg-type]
     good = "Ushakov said the ceasefire plans are a temporary respite for the Ukrainian military [1]."
-    text, cites = checker.run(good + " " + bad)
+    text, _ = checker.run(good + " " + bad)
     assert "Putin" not in text and "respite" in text
     assert checker.report.misattributed == 1 and checker.report.kept == 1
     dropped = checker.report.dropped[0]
@@ -135,7 +135,7 @@ def test_misattributed_claim_moves_to_where_its_speaker_says_it() -> None:
     ev = evidence(("nato.txt", NATO), ("putin.txt", PUTIN))
     claim = "Mr Putin said that Russia and the US had agreed that Ukraine would not be joining NATO [1]."
     checker = Checker(ev)  # type: ignore[arg-type]
-    text, cites = checker.run(claim)
+    _, cites = checker.run(claim)
     assert [c.source for c in cites] == ["putin.txt"]
     assert checker.report.reattributed == 1 and checker.report.misattributed == 0
 

@@ -75,7 +75,7 @@ _CONNECTORS = {"of", "to", "for", "from", "at", "in", "with"}
 _ARTICLES = {"the", "a", "an"}
 _LEAD_FILLERS = {"has", "have", "had", "also", "repeatedly", "previously", "later", "then",
                  "reportedly", "publicly", "again", "earlier", "further", "once", "who", "which",
-                 "is", "was", "were", "are", "would", "will", "did", "does", "do", "had",
+                 "is", "was", "were", "are", "would", "will", "did", "does", "do",
                  "already", "recently", "separately", "herself", "himself", "itself", "not",
                  "never", "first", "openly", "firmly", "strongly", "explicitly", "clearly",
                  "flatly", "quickly", "immediately", "and", "but", "yet", "that"}
@@ -226,7 +226,7 @@ def _np_left(tokens: list[str]) -> list[str]:
                 break
             out.insert(0, toks.pop())
             continue
-        base, poss = _strip_possessive(tok)
+        _, poss = _strip_possessive(tok)
         if (_is_cap(tok) or low in _ROLE_WORDS or low in _CONNECTORS or low in _ARTICLES
                 or low in _PRONOUNS or poss):
             out.insert(0, toks.pop())
@@ -254,7 +254,7 @@ def _np_right(tokens: list[str]) -> list[str]:
         low = tok.lower().rstrip(".")
         if tok in _BOUNDARY or tok == ",":
             break
-        base, poss = _strip_possessive(tok)
+        _, poss = _strip_possessive(tok)
         if _is_cap(tok) or low in _ROLE_WORDS or low in _CONNECTORS or low in _ARTICLES or poss:
             out.append(tok)
             continue
@@ -281,7 +281,7 @@ def attributions(text: str, which: str = "passage") -> list[Speaker | None]:
             found.append((pos, _phrase(_np_right(words[i + 2 :]))))
             continue
         # "X's comments ..."
-        base, poss = _strip_possessive(tok)
+        _, poss = _strip_possessive(tok)
         if poss and i + 1 < len(words) and words[i + 1].lower() in _STATEMENT_NOUNS:
             np = _np_left(words[:i]) + [tok]
             lead = words[: i + 1 - len(np)]

@@ -419,15 +419,14 @@ class Checker:
             fixed = self.repair(claim, figures, whole_speaker, exclude=set(misattributed),
                                 need=anchors(bare))
             if fixed is None:
+                cited = [{"source": self.sources[k].passage.source,
+                          "speaker": self.speaker_label(claim, self.sources[k], whole_speaker)}
+                         for k in dict.fromkeys(misattributed)]
                 self.report.misattributed += 1
-                self.report.dropped.append({
-                    "claim": bare, "speaker": whole_speaker.phrase,
-                    "cited": [{"source": self.sources[k].passage.source,
-                               "speaker": self.speaker_label(claim, self.sources[k], whole_speaker)}
-                              for k in dict.fromkeys(misattributed)],
-                })
+                self.report.dropped.append(
+                    {"claim": bare, "speaker": whole_speaker.phrase, "cited": cited})
                 log.info("llm claim dropped, misattributed: %r (the cited passage's speaker: %s)",
-                         bare, "; ".join(str(c["speaker"]) for c in self.report.dropped[-1]["cited"]))  # type: ignore[index]
+                         bare, "; ".join(c["speaker"] for c in cited))
                 return None
             self.report.reattributed += 1
         else:
