@@ -117,7 +117,7 @@ def _batch(args: argparse.Namespace, one: Callable[[str, date | None], dict[str,
     return 0
 
 
-def _newsbot(args: argparse.Namespace, lock: LockMode, purpose: str) -> Newsbot:
+def _newsbot(args: argparse.Namespace, lock: LockMode | None, purpose: str) -> Newsbot:
     """The one Newsbot of this command (its lock is released when the process exits)."""
     from bot.service import Newsbot
 
@@ -130,7 +130,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     urls, paths = split_urls(args.paths)
     args.paths = [Path(p) for p in paths]
     if urls:  # web pages and feeds (bot/feeds_cli.py)
-        return cmd_index_urls(args, _settings(args), urls, args.paths)
+        return cmd_index_urls(args, lambda lock, purpose: _newsbot(args, lock, purpose), urls, args.paths)
     bot = _newsbot(args, "exclusive", "newsbot index")
     bar: Any = None
 
@@ -268,7 +268,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "index": cmd_index, "ask": cmd_ask, "search": cmd_search, "sources": cmd_sources,
     "forget": cmd_forget, "repl": cmd_repl, "telegram": cmd_telegram, "eval": cmd_eval,
-    "feeds": lambda args: cmd_feeds(args, _settings(args)),
+    "feeds": lambda args: cmd_feeds(args, lambda lock, purpose: _newsbot(args, lock, purpose)),
 }
 
 

@@ -7,12 +7,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from index.locking import LockMode
+
     from bot.feed_registry import FeedRecord
-    from bot.settings import Settings
+    from bot.service import Newsbot
+
+    MakeNewsbot = Callable[[LockMode | None, str], Newsbot]
 
 
 def add_feeds_parser(sub: Any) -> None:
@@ -49,12 +54,6 @@ def split_urls(args: list[str]) -> tuple[list[str], list[str]]:
     return urls, [a for a in args if not looks_like_url(a)]
 
 
-def _newsbot(settings: Settings, lock: str | None, purpose: str) -> Any:
-    from bot.service import Newsbot
-
-    return Newsbot(settings, lock=lock, purpose=purpose)  # type: ignore[arg-type]
-
-
 def _when(iso: str | None) -> str:
     return iso.replace("T", " ").removesuffix("Z") + " UTC" if iso else "never"
 
@@ -70,7 +69,8 @@ def feeds_table(records: list[FeedRecord]) -> str:
     return "\n".join(lines)
 
 
-def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_feeds(args: argparse.Namespace, newsbot: MakeNewsbot) -> int:
+    """`newsbot feeds ...`; `newsbot(lock, purpose)` is bot/cli.py's one Newsbot of the command."""
     from bot.feeds import Feeds
     from bot.render import report_text
 
@@ -79,7 +79,7 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
         args.feeds_parser.print_help()
         return 2
     if command == "list":
-        records = Feeds(_newsbot(settings, None, "newsbot feeds list")).followed()
+        records = Feeds(newsbot(None, "newsbot feeds list")).followed()
         if args.json:
             for r in records:
                 row = r.to_json()
@@ -89,7 +89,7 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
             print(feeds_table(records))
         return 0
     if command == "add":
-        feeds = Feeds(_newsbot(settings, None, "newsbot feeds add"))
+        feeds = Feeds(newsbot(None, "newsbot feeds add"))
         try:
             record = feeds.add(args.url, args.name)
         finally:
@@ -98,14 +98,14 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
               "Run `newsbot feeds update` to index its articles.")
         return 0
     if command == "remove":
-        bot = _newsbot(settings, "exclusive" if args.forget else None, "newsbot feeds remove")
+        bot = newsbot("exclusive" if args.forget else None, "newsbot feeds remove")
         record, report = Feeds(bot).remove(args.url, forget=args.forget)
         print(f"No longer following {record.name} ({record.url}).")
         if report is not None:
             print(report_text(report))
         return 0
     # update
-    feeds = Feeds(_newsbot(settings, "exclusive", "newsbot feeds update"))
+    feeds = Feeds(newsbot("exclusive", "newsbot feeds update"))
     try:
         updated = feeds.update(args.urls or None)
     finally:
@@ -117,7 +117,7 @@ def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
     return updated.exit_code
 
 
-def cmd_index_urls(args: argparse.Namespace, settings: Settings, urls: list[str],
+def cmd_index_urls(args: argparse.Namespace, newsbot: MakeNewsbot, urls: list[str],
                    paths: list[Path]) -> int:
     """`newsbot index` with URLs among its arguments: pages and feeds, plus any paths given."""
     from bot.errors import ConfigError
@@ -126,7 +126,7 @@ def cmd_index_urls(args: argparse.Namespace, settings: Settings, urls: list[str]
 
     if args.prune or args.rebuild:
         raise ConfigError("--prune and --rebuild apply to folders, not to URLs; index the URLs separately")
-    bot = _newsbot(settings, "exclusive", "newsbot index")
+    bot = newsbot("exclusive", "newsbot index")
     feeds = Feeds(bot)
     try:
         report = bot.index(paths) if paths else None
