@@ -10,6 +10,7 @@ be seen, not only counted. It starts no model: run one first, e.g. the local Qwe
     .venv/bin/python bench/seed_llm_local.py --base-url http://127.0.0.1:8011/v1 \\
         --out /tmp/seed-llm.json [--compare] [--prompts-dir DIR] [--ids d01,d02]
     kill PID
+    .venv/bin/python bench/seed_llm_local.py --relist /tmp/seed-llm.json   # the listing again
 
 The per-question log (--out with .jsonl) is written as it goes, so a long run can be polled.
 """
@@ -28,13 +29,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.chunking import sentence_spans  # noqa: E402
-
 from bot.answer import Answer  # noqa: E402
 from bot.citations import MARKER  # noqa: E402
 from bot.evaluation import load_questions  # noqa: E402
 from bot.evaluation.seed import answer_all, summarise_seed  # noqa: E402
 from bot.llm.attribution import attributions  # noqa: E402
+from bot.llm.grounding import split_sentences  # noqa: E402
 from bot.service import Newsbot  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
@@ -54,23 +54,31 @@ class ReportLog(logging.Handler):
             self.reports.append(report)
 
 
-def shown_attributions(ans: Answer) -> list[dict[str, Any]]:
-    """Each sentence of the shown answer that names a speaker, with the quotes it cites."""
-    by_n = {c.n: c for c in ans.citations}
+def shown_attributions(text: str, quotes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each sentence of a shown answer that names a speaker, with the quotes it cites."""
+    by_n = {q["n"]: q for q in quotes}
     out = []
-    for line in ans.text.splitlines():
-        for s, e in sentence_spans(line):
-            sentence = line[s:e]
-            named = [sp for sp in attributions(MARKER.sub(" ", sentence), "claim")[:1] if sp]
-            if not named:
-                continue
-            cites = [by_n[int(n)] for n in MARKER.findall(sentence) if int(n) in by_n]
-            out.append({
-                "claim": sentence,
-                "claimed_speaker": named[0].phrase,
-                "quotes": [{"n": c.n, "source": c.source, "quote": c.quote} for c in cites],
-            })
+    for sentence in split_sentences(text):  # markers after a full stop stay with their sentence
+        named = [sp for sp in attributions(MARKER.sub(" ", sentence.text), "claim")[:1] if sp]
+        if not named:
+            continue
+        out.append({
+            "claim": sentence.text,
+            "claimed_speaker": named[0].phrase,
+            "quotes": [by_n[int(n)] for n in MARKER.findall(sentence.text) if int(n) in by_n],
+        })
     return out
+
+
+def print_attributions(verdicts: list[dict[str, Any]]) -> None:
+    print("== shown claims that name a speaker (LLM mode), with the quotes they cite")
+    for v in verdicts:
+        if v["mode"] != "llm":
+            continue
+        for a in shown_attributions(v["answer"], v["quotes"]):
+            print(f"{v['id']}: {a['claim']}\n    claimed: {a['claimed_speaker']}")
+            for q in a["quotes"]:
+                print(f"    [{q['n']}] {q['source']}: {q['quote']}")
 
 
 def run(settings: Settings, rows: list[dict[str, Any]], log_path: Path | None,
@@ -85,10 +93,10 @@ def run(settings: Settings, rows: list[dict[str, Any]], log_path: Path | None,
     def annotate(v: dict[str, Any], ans: Answer) -> None:
         report = handler.reports[-1] if handler.reports else None
         handler.reports.clear()
+        quotes = [{"n": c.n, "source": c.source, "quote": c.quote} for c in ans.citations]
         v.update(
-            answer=ans.text, note=ans.note,
-            quotes=[{"n": c.n, "source": c.source, "quote": c.quote} for c in ans.citations],
-            shown_attributed=shown_attributions(ans) if ans.mode == "llm" else [],
+            answer=ans.text, note=ans.note, quotes=quotes,
+            shown_attributed=shown_attributions(ans.text, quotes) if ans.mode == "llm" else [],
         )
         if report is not None:
             v["checker"] = {
@@ -127,7 +135,9 @@ def run(settings: Settings, rows: list[dict[str, Any]], log_path: Path | None,
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--base-url", required=True, help="the model's OpenAI-compatible /v1 URL")
+    ap.add_argument("--base-url", help="the model's OpenAI-compatible /v1 URL")
+    ap.add_argument("--relist", type=Path, default=None,
+                    help="print the summaries and attributed claims of a saved --out file")
     ap.add_argument("--model", default="qwen")
     ap.add_argument("--timeout", type=float, default=180.0)
     ap.add_argument("--max-tokens", type=int, default=700)
@@ -139,6 +149,13 @@ def main() -> int:
     ap.add_argument("--compare", action="store_true", help="also run the extractive mode")
     ap.add_argument("--out", type=Path, default=None, help="write summaries and answers (JSON)")
     args = ap.parse_args()
+    if args.relist:
+        saved = json.loads(args.relist.read_text(encoding="utf-8"))
+        print(json.dumps(saved["summaries"], indent=2))
+        print_attributions(saved["answers"]["llm"])
+        return 0
+    if not args.base_url:
+        ap.error("--base-url is required")
     rows = load_questions(args.file)
     if args.ids:
         wanted = set(args.ids.split(","))
@@ -163,12 +180,7 @@ def main() -> int:
         results["llm"] = run(llm, rows, log_path, "llm")
     summaries = {k: s for k, (s, _) in results.items()}
     print(json.dumps(summaries, indent=2))
-    print("== shown claims that name a speaker (LLM mode), with the quotes they cite")
-    for v in results["llm"][1]:
-        for a in v["shown_attributed"]:
-            print(f"{v['id']}: {a['claim']}\n    claimed: {a['claimed_speaker']}")
-            for q in a["quotes"]:
-                print(f"    [{q['n']}] {q['source']}: {q['quote']}")
+    print_attributions(results["llm"][1])
     if args.out:
         args.out.write_text(json.dumps(
             {"settings": {"base_url": args.base_url, "model": args.model,

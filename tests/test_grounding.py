@@ -292,3 +292,19 @@ def test_a_supported_answer_about_something_else_falls_back() -> None:
                   question="How many Ukrainian territories does Moscow want recognised?")
     with pytest.raises(LLMFailure, match="not about the question"):
         check_answer("The talks were held in Jeddah, Saudi Arabia, on Tuesday [1].", ev)
+
+
+MILITARY = """Sudzha retaken
+
+The Russian military reported that its forces had recaptured 24 settlements in the border area.
+
+This morning, the Russian Defence Ministry announced the retaking of the town of Sudzha.
+"""
+
+
+def test_an_attributed_claim_quotes_only_its_speaker() -> None:
+    """A real model's 'The Defence Ministry said it had recaptured the town of Sudzha' was
+    quoted with the military's sentence too (for 'recaptured'): another speaker's words."""
+    ev = evidence(("mil.txt", MILITARY))
+    _, cites = check_answer("The Defence Ministry said it had recaptured the town of Sudzha [1].", ev)
+    assert [c.quote[:30] for c in cites] == ["This morning, the Russian Defe"]

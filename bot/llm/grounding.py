@@ -239,8 +239,9 @@ class Checker:
     # -- scoring --
 
     @staticmethod
-    def quote(claim: set[str], src: PassageFacts) -> Quote:
-        """The passage sentence(s) that best support the claim, greedily by words covered."""
+    def quote(claim: set[str], src: PassageFacts, among: set[int] | None = None) -> Quote:
+        """The passage sentence(s) that best support the claim, greedily by words covered
+        (only sentences in `among`, when given)."""
         if not claim or not src.spans:
             return Quote([], 0.0, set())
         covered: set[str] = set()
@@ -248,6 +249,8 @@ class Checker:
         while len(chosen) < MAX_QUOTE_SENTENCES:
             gain, best = 0, -1
             for i, st in enumerate(src.sent_terms):
+                if among is not None and i not in among:
+                    continue
                 g = len((claim & st) - covered)
                 if i not in chosen and g > gain:
                     gain, best = g, i
@@ -302,6 +305,17 @@ class Checker:
         s, e = src.spans[q.main]
         return need <= anchors(src.text[s:e])
 
+    def among(self, speaker: Speaker | None, src: PassageFacts) -> set[int] | None:
+        return None if speaker is None else self.spoken_by(speaker, src)
+
+    @staticmethod
+    def spoken_by(speaker: Speaker, src: PassageFacts) -> set[int]:
+        """The passage's sentences whose speaker (named there or just before) is `speaker`."""
+        if matches_meta(speaker, src.byline_terms):
+            return set(range(len(src.spans)))
+        return {i for i in range(len(src.spans))
+                if any(matches(speaker, named) for named in src.speakers(i).speakers)}
+
     def speaks(self, speaker: Speaker, claim: set[str], src: PassageFacts) -> bool:
         """Is `speaker` the one who says the claim's words in this passage?
 
@@ -338,7 +352,7 @@ class Checker:
         """Attach a sentence to the passage that clearly supports it best (and, when the
         sentence names a speaker, where that speaker says it)."""
         ranked = sorted(
-            ((q, k) for q, k, src in ((self.quote(claim, src), k, src)
+            ((q, k) for q, k, src in ((self.quote(claim, src, self.among(speaker, src)), k, src)
                                       for k, src in enumerate(self.sources)
                                       if k not in exclude and figures <= _figures(src))
              if self.anchored(q, src, need)
@@ -389,8 +403,15 @@ class Checker:
                     self.report.invalid_markers += 1
                     continue
                 src = self.sources[k - 1]
-                whole = self.quote(claim, src)
-                q = max(self.quote(sub_claim, src), whole, key=lambda x: x.support)
+                # A claim that names a speaker is quoted only from sentences that speaker says.
+                among = None if speaker is None else self.spoken_by(speaker, src)
+                whole = self.quote(claim, src, among)
+                q = max(self.quote(sub_claim, src, among), whole, key=lambda x: x.support)
+                if speaker is not None and q.support < MIN_MARKER_SUPPORT and self.quote(
+                        sub_claim, src).support >= MIN_MARKER_SUPPORT:
+                    misattributed.append(k - 1)  # supported, but in someone else's words
+                    mis_speaker = mis_speaker or speaker
+                    continue
                 if q.support < MIN_MARKER_SUPPORT or not self.anchored(q, src, need):
                     self.report.unsupported_markers += 1
                     continue
@@ -457,7 +478,7 @@ class Checker:
         for k, src in enumerate(self.sources):
             if k in cited or src.passage.source in sources or not figures <= _figures(src):
                 continue
-            q = self.quote(claim, src)
+            q = self.quote(claim, src, self.among(speaker, src))
             if (q.support < CORROBORATE_SUPPORT or not key <= q.covered
                     or not self.anchored(q, src, anchors(bare))):
                 continue
