@@ -158,7 +158,8 @@ async def test_question_answered_with_citations_and_follow_up(
         assert expected.citations
         for c in expected.citations:
             assert f"<b>[{c.n}]</b>" in text
-            assert f"<blockquote expandable>{esc(c.quote)}</blockquote>" in text
+            quoted = f"<blockquote expandable>{esc(c.quote)}</blockquote>" in text
+            assert quoted != (esc(c.quote) in esc(expected.text))  # each quote shown once
         assert [reply["text"]] == render_answer(expected)
         actions = tg.calls_to("sendChatAction")
         assert actions and actions[0]["action"] == "typing"
@@ -191,7 +192,15 @@ def long_bot(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
         "new railings and the spiral staircase of 214 steps, which was rebuilt with oak from "
         "the old pier by carpenters from the island's only boatyard over two long winters, "
         "while the lamp itself, a Fresnel lens cast in 1887 and cleaned by hand by volunteers "
-        "from the sailing club, will be lit again for the first time at a ceremony in June.",
+        "from the sailing club, will be lit again for the first time at a ceremony in June, "
+        "and that, after a long argument about the cost of the scaffolding, the harbour "
+        "master, the parish priest, the headmistress of the island school, the owner of the "
+        "fish market, two retired keepers, the captain of the mail boat and a representative of "
+        "the birdwatchers' society will sit on the advisory board that reports to the "
+        "commission each spring on the state of the tower, the lamp, the cottage and the path "
+        "along the cliffs, which the commission also decided to widen, fence and light with "
+        "small solar lamps so that visitors can walk back to the village safely after dark, "
+        "even on the foggy winter evenings when the beam itself is hard to see from the road.",
         "On Wednesday the Zorbland lighthouse commission decided to charge the ferry company "
         "for a night-time pilot boat for five years, to let the fishermen's guild fly its "
         "cobalt flag above the lantern room on feast days, to sound the old foghorn at noon on "
@@ -199,7 +208,17 @@ def long_bot(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
         "to ask the regional council for a grant to repaint the tower in its original red and "
         "white bands before the summer festival brings the usual crowds of visitors ashore, "
         "with any money left over going to the lifeboat station, whose crew rescued eleven "
-        "people from the rocks below the tower during the gales of last November.",
+        "people from the rocks below the tower during the gales of last November, "
+        "and that every pupil of the primary school will plant a tamarisk hedge along the "
+        "quay, that the bakery may sell pastries from a cart beside the gate during the summer "
+        "months, that dogs must stay on a lead between the car park and the cottage, that the "
+        "annual regatta will finish at the breakwater below the tower instead of the old jetty, "
+        "that a webcam on the gallery will stream sunsets to the tourist office in the capital, "
+        "that the choir may rehearse in the lantern room on Sunday evenings, and that anyone "
+        "caught carving initials into the oak banisters will pay for their repair in full, "
+        "a rule the commission asked the island's two constables to enforce with tact, "
+        "especially during the week of the regatta, when the harbour fills with yachts and "
+        "the narrow lanes behind the fish market are crowded until long after midnight.",
         "Finally the Zorbland lighthouse commission decided that it will meet again in two "
         "months to hear what the schools, the shopkeepers, the ferry crews and the families "
         "who live along the harbour wall think of the changes, that its minutes will be posted "
@@ -207,7 +226,14 @@ def long_bot(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
         "keepers, with their logbooks, uniforms and the brass telescope found in the cellar, "
         "will travel to the mainland libraries during the winter months when the museum closes, "
         "accompanied by a recorded talk in which the last keeper, now ninety-one years old, "
-        "describes the night the lamp failed and the fishing fleet steered home by torchlight.",
+        "describes the night the lamp failed and the fishing fleet steered home by torchlight, "
+        "and that its treasurer, a retired accountant from the cannery, will publish a yearly "
+        "statement of donations, ticket sales, grants and repairs, that a competition for "
+        "painters and photographers will be held every autumn with the winning pictures hung "
+        "in the museum's stairwell, that the weather station on the roof will be repaired by "
+        "students from the maritime college, and that the brass bell recovered from the wreck "
+        "of the schooner Margarethe will be mounted by the door and rung once at the start of "
+        "each tour by the youngest visitor in the group, whatever the weather or the season.",
     ]
     (root / "articles" / "zorb.txt").write_text(
         "Zorbland lighthouse report\n\n" + "\n\n".join(sentences) + "\n", encoding="utf-8")
@@ -227,9 +253,11 @@ async def test_long_answer_is_split_into_valid_parts(tg: FakeTelegramServer, lon
     assert all(m["reply_to"] == update["message"]["message_id"] for m in sent)
     assert all(tg_len(m["text"]) <= TELEGRAM_LIMIT for m in sent)
     assert not [m for m in tg.sent_messages(include_failed=True) if not m["ok"]]  # all valid
-    for c in expected.citations:  # every quote block arrives whole, in one part
+    for c in expected.citations:  # every quote arrives whole, in one part, and once
         block = f"<blockquote expandable>{esc(c.quote)}</blockquote>"
-        assert sum(block in m["text"] for m in sent) == 1
+        shown = esc(c.quote) in esc(expected.text)
+        assert sum(block in m["text"] for m in sent) == (0 if shown else 1)
+        assert sum(esc(c.quote) in m["text"] for m in sent) == 1
     assert "nets, lanterns &amp; ship models" in sent[0]["text"]
 
 
@@ -304,8 +332,8 @@ async def test_admin_uploads_an_article_and_the_next_answer_cites_it(
         assert "[1]" in after and "Zorbland Gazette: Zorbland&#x27;s Old Harbour" not in after
         assert ('<a href="https://example.org/zorbland/lighthouse?id=7&amp;lang=en">Zorbland Gazette: '
                 "Zorbland's Old Harbour Lighthouse Reopens After Restoration, 2025-03-20</a>") in after
-        assert ("<blockquote expandable>The Old Harbour lighthouse in Zorbland reopened to visitors "
-                "on Thursday") in after
+        assert ("The Old Harbour lighthouse in Zorbland reopened to visitors on Thursday") in after
+        assert "<blockquote expandable>" in after or "(quoted above)" in after  # never twice
         free = (await ask(tg, ADMIN, "Who climbs the Zorbland lighthouse steps for free?", user_id=ADMIN))["text"]
         assert "children &lt;under 12&gt; climb the 214 steps for free." in free
 

@@ -94,11 +94,14 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
 
 
-def citation_unit(c: Citation, heading: str = "") -> Unit:
-    """`[n] Outlet: Title, date` (a link when the article has a web url), then the quote."""
+def citation_unit(c: Citation, heading: str = "", shown: bool = False) -> Unit:
+    """`[n] Outlet: Title, date` (a link when the article has a web url), then the quote,
+    unless the answer's text already `shown` it word for word (then it is not repeated)."""
     label = esc(_clip(c.label, _LABEL_MAX))
     if _is_web_url(c.meta.url):
         label = f'<a href="{html.escape(c.meta.url or "", quote=True)}">{label}</a>'
+    if shown:
+        return Unit(head=f"{heading}<b>[{c.n}]</b> {label} <i>(quoted above)</i>")
     head = f"{heading}<b>[{c.n}]</b> {label}\n"
     return Unit(head=head, body=c.quote, open="<blockquote expandable>", close="</blockquote>")
 
@@ -114,7 +117,7 @@ def answer_units(ans: Answer) -> list[Unit]:
         units.append(Unit(body=f"As of {ans.as_of}, the newest cited article.",
                           open="<i>", close="</i>", splittable=True))
     for i, c in enumerate(ans.citations):
-        units.append(citation_unit(c, "<b>Sources</b>\n" if i == 0 else ""))
+        units.append(citation_unit(c, "<b>Sources</b>\n" if i == 0 else "", c.quote in ans.text))
     return units
 
 
