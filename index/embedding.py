@@ -127,18 +127,30 @@ class MiniLM:
         session = self._load()
         tok = load_wordpiece()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for b in range(0, len(order), max(1, self.batch_size)):
-            idx = order[b : b + self.batch_size]
-            enc = tok.encode_batch([texts[i] for i in idx])
-            ids = np.array([e.ids for e in enc], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = session.run(None, feeds)[0]
-            m = mask[..., None].astype(np.float32)
-            pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
-            pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
-            result[np.array(idx)] = pooled
+        for b0 in range(0, len(order), max(1, self.batch_size)):
+            group = order[b0 : b0 + self.batch_size]
+            enc = tok.encode_batch([texts[i] for i in group])
+            width = len(enc[0].ids)  # padded to the group's longest
+            # Attention memory grows with batch x length^2: long texts go in smaller batches
+            # (32 x 250 pieces took onnxruntime to ~1 GB).
+            step = max(1, min(len(group), (self.batch_size * 128 * 128) // max(1, width * width)))
+            for s0 in range(0, len(group), step):
+                part = group[s0 : s0 + step]
+                sub = enc[s0 : s0 + step] if step == len(group) else \
+                    tok.encode_batch([texts[i] for i in part])
+                self._run(session, sub, part, result)
         return result
+
+    @staticmethod
+    def _run(session: Any, enc: list[Any], idx: list[int], result: np.ndarray) -> None:
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = session.run(None, feeds)[0]
+        m = mask[..., None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        result[np.array(idx)] = pooled
 
 
 class RemoteEncoder:
