@@ -308,3 +308,19 @@ def test_an_attributed_claim_quotes_only_its_speaker() -> None:
     ev = evidence(("mil.txt", MILITARY))
     _, cites = check_answer("The Defence Ministry said it had recaptured the town of Sudzha [1].", ev)
     assert [c.quote[:30] for c in cites] == ["This morning, the Russian Defe"]
+
+
+HEADLINE = """Negotiator rejects ceasefire agreement
+
+Russian negotiator rejects the ceasefire agreement.
+
+Yuri Ushakov told the news channel Russia-1 that he had already explained Moscow's position to Mike Waltz.
+"""
+
+
+def test_a_headline_with_the_claim_words_does_not_hide_the_speaker() -> None:
+    """A real model's 'Ushakov explained Moscow's position on the ceasefire agreement' was
+    dropped because the headline held more of its words; Ushakov's own sentence holds it."""
+    ev = evidence(("head.txt", HEADLINE))
+    text, _ = check_answer("Ushakov explained Moscow's position on the ceasefire agreement [1].", ev)
+    assert "Ushakov" in text

@@ -70,6 +70,9 @@ _DATE_WORDS = re.compile(
     r"june|july|august|september|october|november|december)\b", re.I)
 # Sentences before a passage read for its first sentence's speaker ("He said ..." at the top).
 SPEAKER_LOOKBACK = 3
+# A named speaker's own sentences may hold one word fewer of the claim than the passage's best
+# sentence (a headline often repeats the claim's words without a speaker).
+SPEAKER_SLACK = 1
 
 
 _MARKER = re.compile(
@@ -319,22 +322,18 @@ class Checker:
     def speaks(self, speaker: Speaker, claim: set[str], src: PassageFacts) -> bool:
         """Is `speaker` the one who says the claim's words in this passage?
 
-        The sentence that holds most of the claim's words (its speaker's name aside) must name
-        the speaker, or follow one that does ("He said ..."), or the speaker is the outlet or
-        author of the passage itself.
+        The sentences the speaker says (named there, or just before: "He said ...") must hold
+        the claim's words (its speaker's name aside) about as well as the passage's best
+        sentence does, whoever says that one; or the speaker is the passage's outlet or author.
         """
         if matches_meta(speaker, src.byline_terms):
             return True
         content = claim - speaker_terms(speaker) or claim
-        scores = [len(content & st) for st in src.sent_terms]
-        best = max(scores, default=0)
+        best = max((len(content & st) for st in src.sent_terms), default=0)
         if not best:
             return False
-        return any(
-            matches(speaker, named)
-            for i, sc in enumerate(scores) if sc == best
-            for named in src.speakers(i).speakers
-        )
+        own = self.quote(content, src, self.spoken_by(speaker, src))
+        return len(own.covered) >= max(1, best - SPEAKER_SLACK)
 
     def speaker_label(self, claim: set[str], src: PassageFacts, speaker: Speaker | None) -> str:
         """The speakers of the passage sentence(s) that hold the claim (for the report)."""
