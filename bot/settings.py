@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     dense_chunks: int | None = Field(
         0, ge=0,
         description="Embed at most this many chunks per article at index time (0 = none, the "
-        "measured default; empty = all); every article always gets one title+lead vector.",
+        "measured default; 1000 = all); every article always gets one title+lead vector.",
     )
     sentence_vectors: bool = Field(
         False, description="Embed every sentence at index time (slow: 33x the default build); by "

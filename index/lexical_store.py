@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
 import os
 import re
 import shutil
@@ -64,7 +63,6 @@ FORMAT = 2
 K1, B = 1.2, 0.75
 DELTA_MIN = 256  # articles the delta may hold before it is merged into the base...
 DELTA_SHARE = 0.05  # ...or this share of the base, whichever is larger
-VEC_DIM_UNKNOWN = 0
 
 Layout = list[tuple[int, int, list[tuple[int, int]]]]
 
@@ -334,16 +332,6 @@ class Stats:
         return np.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
 
 
-def doc_freqs(ptr: np.ndarray, ids: np.ndarray, vocab_size: int) -> np.ndarray:
-    """How many documents contain each term."""
-    if not len(ids):
-        return np.zeros(vocab_size, dtype=np.int32)
-    n_docs = len(ptr) - 1
-    owner = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(ptr))
-    pairs = np.unique(ids.astype(np.int64) * n_docs + owner)
-    return np.bincount(pairs // n_docs, minlength=vocab_size).astype(np.int32)
-
-
 class Postings:
     """Term-frequency postings of a few documents, scored at query time with given statistics
     (the delta segment: its scores land on the base's scale)."""
@@ -374,9 +362,6 @@ class Postings:
                 d, tf = self.docs[a:z], self.tf[a:z]
                 np.add.at(out, d, (w * tf / (tf + norm[d])).astype(np.float32))
         return out
-
-    def df(self, vocab_size: int) -> np.ndarray:
-        return np.bincount(self.terms, minlength=vocab_size).astype(np.int32)
 
 
 def build_bm25(ptr: np.ndarray, ids: np.ndarray, vocab_size: int) -> tuple[Any, Stats]:
@@ -753,9 +738,6 @@ def _fsync_tree(path: Path) -> None:
         _fsync_dir(d)
     _fsync_dir(path.parent)
 
-
-def idf_value(n: int, df: float) -> float:
-    return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
 # ---- the query side of a state ------------------------------------------------------------

@@ -27,7 +27,7 @@ def test_environment_values_parse(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     monkeypatch.setenv("NEWSBOT_DENSE_CHUNKS", "")
     monkeypatch.setenv("NEWSBOT_DATA_DIR", str(tmp_path))
     s = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert s.admin_ids == [12, 34] and s.allowed_user_ids == [] and s.dense_chunks is None
+    assert s.admin_ids == [12, 34] and s.allowed_user_ids == [] and s.dense_chunks == 0  # the default
     assert s.data_dir == tmp_path and not s.llm_enabled
 
 
