@@ -64,7 +64,8 @@ channel analyst analysts expert experts intelligence delegation delegate spokesm
 authorities authority governor mayor lawmaker lawmakers senator officer officers source
 correspondent reporter newspaper broadcaster think tank institute forces command former acting
 chairman chairwoman director representative representatives counterpart counterparts his her
-their its white house department ukrainian russian american european british""".split())
+their its white house department ukrainian russian american european british outlet outlets
+media newspapers channels""".split())
 # Words naming an organisation: a claim may name the organisation a passage's speaker belongs to.
 _ORG_WORDS = set(terms("""kremlin ministry government administration office department agency
 council army military forces command staff parliament embassy service committee commission
@@ -163,8 +164,9 @@ def _phrase(tokens: list[str]) -> Speaker | None:
     if not tokens:
         return None
     lowered = [t.lower().rstrip(".") for t in tokens]
-    if all(t in _PRONOUNS for t in lowered) or any(t in _SOURCE_WORDS for t in lowered):
-        return None
+    named = [t for t in lowered if t not in _ARTICLES | _CONNECTORS | _PRONOUNS]
+    if not named or all(t in _SOURCE_WORDS for t in named):
+        return None  # "he said", "the passage says", "the outlets report"
     # Words after a connector, and possessors, modify the head: "aide to Putin", "Putin's aide".
     parts: list[tuple[str, bool]] = []  # (token, is_modifier)
     in_modifier = False
