@@ -48,7 +48,13 @@ def fit(data: list[dict], l2: float = 1e-2, steps: int = 1500, lr: float = 0.3) 
     sentences holding the answer (questions whose pool holds none are skipped)."""
     lists = [(np.asarray(d["X"], dtype=float), np.asarray(d["y"], dtype=float))
              for d in data if d["X"] and any(d["y"])]
-    w = np.zeros(len(FIT))
+    return listwise(lists, len(FIT), l2, steps, lr)
+
+
+def listwise(lists: list[tuple[np.ndarray, np.ndarray]], dim: int, l2: float, steps: int,
+             lr: float) -> np.ndarray:
+    """Gradient descent on the listwise softmax loss (shared with fit_value_model.py)."""
+    w = np.zeros(dim)
     for _ in range(steps):
         g = np.zeros_like(w)
         for X, y in lists:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.claims import VALUE_WEIGHTS, values
+from fit_sentence_model import listwise  # the same listwise loss (bench/ is on sys.path)
 from bot.evaluation.realtimeqa import contains, half, normalise
 from bot.evidence import gather
 from bot.service import Newsbot
@@ -67,18 +68,7 @@ def collect_seed(path: Path, data_dir: Path) -> list[dict]:
 
 def fit(data: list[dict], l2: float, steps: int = 1500, lr: float = 0.3) -> np.ndarray:
     lists = [(np.asarray(d["X"], float), np.asarray(d["y"], float)) for d in data if any(d["y"])]
-    w = np.asarray([VALUE_WEIGHTS[k] for k in NAMES], float) * 0
-    for _ in range(steps):
-        g = np.zeros_like(w)
-        for X, y in lists:
-            s = X @ w
-            p = np.exp(s - s.max())
-            p /= p.sum()
-            q = p * y
-            q /= q.sum()
-            g += X.T @ (p - q)
-        w -= lr * (g / len(lists) + l2 * w)
-    return w
+    return listwise(lists, len(NAMES), l2, steps, lr)
 
 
 def top1(data: list[dict], w: np.ndarray) -> tuple[float, float]:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,10 @@ import pytest
 from conftest import make_settings
 from standins.news_site import BRIDGE, DROUGHT, SNOW_LEOPARDS, NewsSite
 from standins.telegram_api import TEST_TOKEN, FakeTelegramServer
-from telegram.ext import Application
 
 from bot.feed_registry import FeedRegistry
 from bot.service import Newsbot
 from bot.settings import Settings
-from bot.telegram import build_application
 from bot.telegram.handlers import ADMINS_ONLY
 
 ADMIN = 9001
@@ -44,26 +41,13 @@ def site() -> Iterator[NewsSite]:
         yield s
 
 
+from test_telegram import running  # noqa: E402  the bot as `newsbot telegram` runs it
+
+
 def settings_for(tg: FakeTelegramServer, data: Path, **kw: Any) -> Settings:
     return make_settings(data, telegram_token=TEST_TOKEN, telegram_base_url=tg.base_url,
                          telegram_base_file_url=tg.base_file_url, admin_ids=[ADMIN],
                          fetch_host_delay=0, **kw)
-
-
-@asynccontextmanager
-async def running(settings: Settings, newsbot: Newsbot) -> AsyncIterator[Application]:  # type: ignore[type-arg]
-    app = build_application(settings, newsbot)
-    async with app:
-        if app.post_init:
-            await app.post_init(app)
-        await app.start()  # starts the JobQueue too
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        try:
-            yield app
-        finally:
-            await app.updater.stop()
-            await app.stop()
 
 
 async def ask(tg: FakeTelegramServer, chat: int, text: str, timeout: float = 30) -> str:
