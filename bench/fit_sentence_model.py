@@ -14,6 +14,7 @@ read from the index only.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 import json
 from datetime import date
 from pathlib import Path
@@ -49,6 +50,17 @@ def fit(data: list[dict], l2: float = 1e-2, steps: int = 1500, lr: float = 0.3) 
     lists = [(np.asarray(d["X"], dtype=float), np.asarray(d["y"], dtype=float))
              for d in data if d["X"] and any(d["y"])]
     return listwise(lists, len(FIT), l2, steps, lr)
+
+
+def cached_features(questions: Path, cache: Path | None, collect: Callable[[list[dict], list[str]], list[dict]]) -> list[dict]:
+    """The features `collect(rows, weeks)` gathers, read from `cache` when it exists."""
+    if cache and cache.exists():
+        return [json.loads(x) for x in cache.read_text().splitlines()]
+    rows = [json.loads(x) for x in questions.read_text().splitlines() if x.strip()]
+    data = collect(rows, sorted({q["week"] for q in rows}))
+    if cache:
+        cache.write_text("".join(json.dumps(d) + "\n" for d in data))
+    return data
 
 
 def listwise(lists: list[tuple[np.ndarray, np.ndarray]], dim: int, l2: float, steps: int,
@@ -103,14 +115,7 @@ def main() -> None:
     ap.add_argument("--features", type=Path, default=None, help="cache of collected features")
     ap.add_argument("--l2", type=float, default=1e-2)
     args = ap.parse_args()
-    rows = [json.loads(x) for x in args.questions.read_text().splitlines() if x.strip()]
-    weeks = sorted({q["week"] for q in rows})
-    if args.features and args.features.exists():
-        data = [json.loads(x) for x in args.features.read_text().splitlines()]
-    else:
-        data = collect(rows, weeks)
-        if args.features:
-            args.features.write_text("".join(json.dumps(d) + "\n" for d in data))
+    data = cached_features(args.questions, args.features, collect)
     tune = [d for d in data if d["half"] == "tune"]
     w = fit(tune, args.l2)
     for name, part in (("tune", tune), ("heldout", [d for d in data if d["half"] == "heldout"])):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.claims import VALUE_WEIGHTS, values
-from fit_sentence_model import listwise  # the same listwise loss (bench/ is on sys.path)
+from fit_sentence_model import cached_features, listwise  # the same listwise loss (bench/ is on sys.path)
 from bot.evaluation.realtimeqa import contains, half, normalise
 from bot.evidence import gather
 from bot.service import Newsbot
@@ -88,14 +88,7 @@ def main() -> None:
     ap.add_argument("--sample-index", type=Path, default=None,
                     help="the sample articles' index: also fit on the seed questions' odd half")
     args = ap.parse_args()
-    rows = [json.loads(x) for x in args.questions.read_text().splitlines() if x.strip()]
-    weeks = sorted({q["week"] for q in rows})
-    if args.features and args.features.exists():
-        data = [json.loads(x) for x in args.features.read_text().splitlines()]
-    else:
-        data = collect(rows, weeks)
-        if args.features:
-            args.features.write_text("".join(json.dumps(d) + "\n" for d in data))
+    data = cached_features(args.questions, args.features, collect)
     if args.sample_index:
         data += collect_seed(args.seed, args.sample_index)
     parts = {h: [d for d in data if d["half"] == h]
