@@ -338,7 +338,3 @@ def _previous(ev: Evidence, s: Sentence) -> str | None:
                 return ev.snapshot.text(s.source)[prev[0]:prev[1]] if prev else None
             prev = (a, b)
     return None
-
-
-def new_terms(ev: Evidence, s: Sentence) -> set[str]:
-    return set(terms(s.text)) - set(ev.question_terms)

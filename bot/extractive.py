@@ -16,7 +16,7 @@ import re
 
 from bot import answer_types as at
 from bot.citations import Citation, CitationBook
-from bot.claims import Value, disagreement, speaker, values
+from bot.claims import disagreement, speaker, values
 from bot.evidence import Evidence, Sentence
 
 _BYLINE = re.compile(r"^By\s+[A-Z]")
@@ -67,11 +67,6 @@ def _who(ev: Evidence, s: Sentence, first: bool = True) -> str:
 
 def _report(n: int) -> str:
     return f" ({n} sources report this.)" if n > 1 else ""
-
-
-def _value_line(book: CitationBook, v: Value) -> str:
-    group = v.sentences[:MAX_SOURCES]
-    return f"{v.text} {_markers(book, group)}.{_report(len(group))}"
 
 
 def _differ_line(ev: Evidence, book: CitationBook, sides: list[tuple[str, Sentence]]) -> str:

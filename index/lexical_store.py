@@ -152,14 +152,7 @@ class Table:
         self.a = arrays
         self.n = len(sources)
         self.n_chunks = int(arrays["doc_chunks"][-1]) if self.n else 0
-        self._row: dict[str, int] | None = None
         self._chunk_doc: np.ndarray | None = None
-
-    @property
-    def row_of(self) -> dict[str, int]:
-        if self._row is None:
-            self._row = {s: i for i, s in enumerate(self.sources)}
-        return self._row
 
     @property
     def chunk_doc(self) -> np.ndarray:

@@ -52,34 +52,26 @@ def recency_prior(query: str) -> float:
     return RECENCY_STRONG if RECENT.search(query) else RECENCY_WEAK
 
 
-def recency_bonus(query: str, as_of: date | None, day: int) -> float:
-    """What the recency prior adds for an article published on `day` (-1: unknown date)."""
-    if as_of is None or day < 0:
-        return 0.0
-    return recency_prior(query) * recency(day_number(as_of.isoformat()) - day)
-
-
 def recency_bonuses(query: str, as_of: date | None, days: np.ndarray) -> np.ndarray:
-    """`recency_bonus` for many publication days at once (the prior is read once per query)."""
+    """What the recency prior adds for articles published on `days` (-1: unknown date)."""
     days = np.asarray(days, dtype=np.int64)
     if as_of is None:
         return np.zeros(len(days))
-    age = day_number(as_of.isoformat()) - days
-    out = recency_prior(query) * np.exp(-np.maximum(0, age - RECENCY_DAYS) * np.log(2) / RECENCY_DAYS)
-    out[(age < 0) | (days < 0)] = 0.0
+    out = recency_prior(query) * recency(day_number(as_of.isoformat()) - days)
+    out[days < 0] = 0.0
     return out
 
 
-def recency(age_days: int) -> float:
+def recency(age_days: np.ndarray) -> np.ndarray:
     """1 for the past week, then halving every week; 0 for the future (not evidence).
 
     Flat within the week on purpose: between two articles from this week, relevance decides,
     not which of them is a day younger (measured: a prior that decays from day 0 ranked a
     day-newer off-topic article first).
     """
-    if age_days < 0:
-        return 0.0
-    return float(np.exp(-max(0, age_days - RECENCY_DAYS) * np.log(2) / RECENCY_DAYS))
+    age = np.asarray(age_days, dtype=np.float64)
+    weight = np.exp(-np.maximum(0.0, age - RECENCY_DAYS) * np.log(2) / RECENCY_DAYS)
+    return np.where(age < 0, 0.0, weight)
 
 
 KEYED = 10  # hits (times two) whose best sentence is located, for duplicate detection

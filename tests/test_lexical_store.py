@@ -5,7 +5,6 @@ written, and readers on other machines of a Chroma server keeping their own copy
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import signal
@@ -14,14 +13,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bot.service import Newsbot
-from index.lexical_store import LexicalIndex, State, sync
+from index.lexical_store import LexicalIndex, State
 
 from conftest import ROOT, SAMPLES, make_settings, server_settings, stored_texts
-from test_crash import article, make_corpus
+from test_crash import make_corpus
 
 TARGET = "002_c73d6df7dc4c2e06.txt"
 
