@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -28,50 +27,17 @@ from datetime import date
 
 import numpy as np
 
+from index.article_ranking import RECENT, RRF_K, recency_bonuses
+from index.article_ranking import candidates as article_candidates
+from index.article_ranking import rank as rank_rows
 from index.lexical import overlap, shingles, terms
 from index.lexical_store import State, View, sync, top
 from index.store import Store
 from index.types import ArticleMeta, Passage, StoredDocument, day_number
 from index.vector_cache import VectorCache
 
-RRF_K = 60
 DUPLICATE_OVERLAP = 0.5
 SAME_MEANING = 0.85  # sentence vectors this close state the same thing
-# Questions that ask about the present prefer articles published shortly before "as of".
-RECENT = re.compile(
-    r"\b(this (week|month|year|weekend)|last (week|weekend)|recent(ly)?|latest|newest|"
-    r"yesterday|today|tonight|now|current(ly)?|just|new|upcoming|ongoing)\b", re.I)
-# In a news corpus every question leans towards recent articles (as much as being first in
-# one ranking, for an article published on the as-of day); "this week" questions lean harder.
-RECENCY_WEAK = 1.0 / (RRF_K + 1)
-RECENCY_STRONG = 1.5 / (RRF_K + 1)
-RECENCY_DAYS = 7.0  # the weekly news cycle: the past week counts as "now", then it halves weekly
-
-
-def recency_prior(query: str) -> float:
-    return RECENCY_STRONG if RECENT.search(query) else RECENCY_WEAK
-
-
-def recency_bonuses(query: str, as_of: date | None, days: np.ndarray) -> np.ndarray:
-    """What the recency prior adds for articles published on `days` (-1: unknown date)."""
-    days = np.asarray(days, dtype=np.int64)
-    if as_of is None:
-        return np.zeros(len(days))
-    out = recency_prior(query) * recency(day_number(as_of.isoformat()) - days)
-    out[days < 0] = 0.0
-    return out
-
-
-def recency(age_days: np.ndarray) -> np.ndarray:
-    """1 for the past week, then halving every week; 0 for the future (not evidence).
-
-    Flat within the week on purpose: between two articles from this week, relevance decides,
-    not which of them is a day younger (measured: a prior that decays from day 0 ranked a
-    day-newer off-topic article first).
-    """
-    age = np.asarray(age_days, dtype=np.float64)
-    weight = np.exp(-np.maximum(0.0, age - RECENCY_DAYS) * np.log(2) / RECENCY_DAYS)
-    return np.where(age < 0, 0.0, weight)
 
 
 KEYED = 10  # hits (times two) whose best sentence is located, for duplicate detection
@@ -412,7 +378,8 @@ class Searcher:
                 by_sentence.append((pos, sim))
         scores = view.chunk_scores(qids, max_day)
         sparse = top(scores, k)
-        articles = self._rank_articles(snap, query, qids, vec, as_of, max_day, self.candidates)
+        articles = self._rank_articles(snap, query, qids, vec, as_of, max_day, self.candidates,
+                                       scores)
         article_rank = {view.row(src): i for i, (src, _) in enumerate(articles)}
         by_article: list[tuple[int, float]] = []
         for src, _ in articles[:ARTICLE_CHUNKS]:
@@ -478,13 +445,8 @@ class Searcher:
     def rank_articles(
         self, query: str, k: int = 10, as_of: date | None = None
     ) -> list[tuple[str, float]]:
-        """Articles (not passages), best first: "which article answers this", and eval.
-
-        Fuses by reciprocal rank BM25 over whole articles (title included) and the vectors of
-        each article's title and lead, then adds the recency prior. Ranking articles by their
-        best passage was measured too and made things worse (see the README's figures):
-        round-up articles ("5 things to know") win on one matching paragraph.
-        """
+        """Articles (not passages), best first: "which article answers this" (answers take
+        their candidate sentences from the top ones) and eval. See index/article_ranking.py."""
         snap = self.snapshot()
         if snap.empty or not query.strip():
             return []
@@ -493,31 +455,49 @@ class Searcher:
         vec = self.query_vector(query)
         return self._rank_articles(snap, query, qids, vec, as_of, max_day, self.candidates)[:k]
 
+    def article_features(
+        self, query: str, as_of: date | None = None
+    ) -> tuple[list[str], np.ndarray]:
+        """The article ranking's candidates and their features (index/article_ranking.py), for
+        fitting its weights (bench/fit_article_model.py)."""
+        snap = self.snapshot()
+        if snap.empty or not query.strip():
+            return [], np.zeros((0, 0))
+        max_day = day_number(as_of.isoformat()) if as_of else None
+        qids = snap._view.query_ids(terms(query))
+        rows, X = self._article_candidates(snap, query, qids, self.query_vector(query), max_day,
+                                           self.candidates, None)
+        return [snap._view.source_of_row(r) for r in rows], X
+
+    def _article_candidates(
+        self, snap: Snapshot, query: str, qids: np.ndarray, vec: np.ndarray,
+        max_day: int | None, k: int, chunk_scores: np.ndarray | None,
+    ) -> tuple[list[int], np.ndarray]:
+        view = snap._view
+        if chunk_scores is None:
+            chunk_scores = view.chunk_scores(qids, max_day)
+        leads, lead_rows = None, None
+        if view.has_vectors:
+            leads = view.lead_scores(vec, max_day)
+        else:  # an encoder of unknown dimension: the store's own index of the lead vectors
+            lead_rows = [r for src, gen, _ in self.store.query_documents(vec, k, max_day)
+                         if (r := view.row(src)) is not None and snap._state.generation(src) == gen]
+        return article_candidates(view, qids, view.article_scores(qids, max_day), leads,
+                                  lead_rows, chunk_scores, max_day, bool(RECENT.search(query)), k)
+
     def _rank_articles(
         self, snap: Snapshot, query: str, qids: np.ndarray, vec: np.ndarray,
         as_of: date | None, max_day: int | None, k: int,
+        chunk_scores: np.ndarray | None = None,
     ) -> list[tuple[str, float]]:
         key = (snap.version, id(snap), query, as_of, k)
         with self._lock:
             memo = self._ranked.get(key)
         if memo is not None:
             return memo
+        rows, X = self._article_candidates(snap, query, qids, vec, max_day, k, chunk_scores)
+        ranked = rank_rows(rows, X)
         view = snap._view
-        whole = [row for row, _ in top(view.article_scores(qids, max_day), k)]
-        if view.has_vectors:
-            leads = [row for row, _ in top(view.lead_scores(vec, max_day), k, floor=-1.5)]
-        else:  # an encoder of unknown dimension: the store's own index of the lead vectors
-            leads = [r for src, gen, _ in self.store.query_documents(vec, k, max_day)
-                     if (r := view.row(src)) is not None and snap._state.generation(src) == gen]
-        scores: dict[int, float] = {}
-        for ranked in (whole, leads):
-            for rank, row in enumerate(ranked):
-                scores[row] = scores.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
-        rows = list(scores)
-        for row, extra in zip(rows, recency_bonuses(query, as_of, view.doc_day[rows])):
-            scores[row] += float(extra)
-        # Ties keep BM25's order, then the leads' (a stable sort of the fused dict).
-        ranked = sorted(scores.items(), key=lambda x: -x[1])
         out = [(view.source_of_row(row), s) for row, s in ranked]
         with self._lock:
             self._ranked[key] = out

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from bot.service import Newsbot
-from index.search import recency
+from index.article_ranking import recency
 
 from conftest import make_settings
 

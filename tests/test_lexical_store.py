@@ -228,7 +228,7 @@ def test_a_state_that_disagrees_with_the_store_is_repaired(bot: Newsbot) -> None
     assert loc is not None
     e = state.base.table.entry(loc[1])
     e.generation = "0" * 16
-    e.chunks = [(s + 1, t + 1, [(a + 1, z + 1) for a, z in sents]) for s, t, sents in e.chunks]
+    e.bounds, e.sents = e.bounds + 1, e.sents + 1  # every chunk and sentence one character later
     lex.save(state.apply([e], [], state.epoch, state.seq, state.vocab.copy()))
     reader = Newsbot(make_settings(bot.settings.data_dir))
     assert reader.searcher.snapshot().document(TARGET).generation == "0" * 16  # type: ignore[union-attr]
