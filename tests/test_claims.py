@@ -128,3 +128,22 @@ def test_value_spans() -> None:
     assert "about three days" in [v.text for v in at.spans(s, at.DURATION)]
     names = [v.text for v in at.spans("The talks were held in Jeddah, Saudi Arabia, with Marco Rubio.", at.PLACE)]
     assert "Jeddah, Saudi Arabia" in names and "Marco Rubio" in names
+
+
+def test_another_article_is_quoted_only_for_a_best_value_not_yet_given() -> None:
+    from bot.claims import Value
+    from bot.evidence import Evidence, Sentence
+    from bot.extractive import NEW_VALUES, _new_value
+
+    def sent(source: str, text: str) -> Sentence:
+        vals = at.spans(text, at.PERSON)
+        return Sentence(source, 0, len(text), text, 0.5, 0.5, None, values=vals)
+
+    ev = Evidence("Who won the prize?", snapshot=None, hits=[])  # type: ignore[arg-type]
+    names = ["Ada Lovelace", "Alan Turing"] + [f"Person{i} Name" for i in range(NEW_VALUES)]
+    ev.pooled_values = [Value(n.lower(), n, at.PERSON) for n in names]
+    cited = [sent("a", "The prize jury praised Alan Turing for his work.")]
+    assert _new_value(ev, sent("b", "The prize went to Ada Lovelace."), cited)
+    assert not _new_value(ev, sent("b", "Alan Turing was praised again."), cited)
+    last = names[-1]  # pooled, but not among the best NEW_VALUES
+    assert not _new_value(ev, sent("b", f"The prize went to {last}."), cited)
