@@ -35,6 +35,7 @@ VALUE_WEIGHTS: dict[str, float] = {
     "partial": -0.454, "first": 1.29, "unit": 1.0, "demonym": -1.0, "top": 0.5,
     "background": -3.0, "support": 1.0,
 }
+FULL_NAMES = True
 # A second figure is a disagreement when its sentence scores this share of the first one's.
 DIFFER = 0.5
 
@@ -120,7 +121,9 @@ def _values(ev: Evidence) -> list[Value]:
         host = next((m for m in merged if words < set(m.key.split()) or set(m.key.split()) < words),
                     None)
         if host is not None and v.kind not in (at.NUMBER, at.DURATION, at.DATE):
-            if len(v.key) > len(host.key) and v.mentions >= host.mentions:
+            if len(v.key) > len(host.key) and (v.mentions >= host.mentions or (
+                    FULL_NAMES and len(host.key.split()) == 1 and len(v.key.split()) <= 3)):
+                # the fuller form names it ("LeBron James", not "James")
                 host.key, host.text = v.key, v.text
             host.mentions += v.mentions
             host.near = max(host.near, v.near)

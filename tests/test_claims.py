@@ -147,3 +147,20 @@ def test_another_article_is_quoted_only_for_a_best_value_not_yet_given() -> None
     assert not _new_value(ev, sent("b", "Alan Turing was praised again."), cited)
     last = names[-1]  # pooled, but not among the best NEW_VALUES
     assert not _new_value(ev, sent("b", f"The prize went to {last}."), cited)
+
+
+def test_a_surname_takes_the_full_name_it_is_part_of(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    text = ("Star forward Maya Okafor signed a record contract with the Harbor City Gulls on "
+            "Monday. Okafor said she was proud. Okafor will earn more than any player before. "
+            "Okafor trained with the team on Tuesday. " + FILLER)
+    (folder / "a.md").write_text(f"---\ntitle: Record contract\noutlet: Sports Desk\n"
+                                 f"published: 2025-03-14\n---\n{text}\n", encoding="utf-8")
+    bot = Newsbot(make_settings(tmp_path / "index"))
+    bot.index([folder])
+    from bot.claims import values
+    from bot.evidence import gather
+    ev = gather(bot.searcher, "Which player signed a record contract with the Gulls?")
+    assert "maya okafor" in [v.key for v in values(ev)]
+    assert "okafor" not in [v.key for v in values(ev)]
