@@ -7,12 +7,13 @@
   each found, are said plainly: "Sources differ: Syrsky says 942 [1]; Gerasimov says over 400
   [2]."
 - Otherwise (what did X say / why / how, or no value found) one to three of the best
-  sentences, the first with the other outlets that state the same thing. They come from the
+  sentences, each with the other outlets that state the same thing. They come from the
   first one's article, except for a question after one value that no value answered
   clearly: a sentence of another article is quoted too when it gives one of the best pooled
   values that the quotes do not give yet, since the value is often in an article other
-  than the best-scored one (bench dev tune 0.646 -> 0.673 answered, cites a gold article
-  0.805 -> 0.823; seed dev: 27 -> 26 answered well, citation precision 0.930 -> 0.906).
+  than the best-scored one (with the full names of bot/claims.py: bench dev tune 0.646 ->
+  0.673 answered, cites a gold article 0.805 -> 0.832; seed dev: 27 -> 26 answered well,
+  citation precision 0.930 -> 0.910).
 """
 
 from __future__ import annotations
@@ -38,9 +39,6 @@ EXTRA_FLOOR = 0.0
 EXTRA_COVERAGE = 0.5  # chosen on bench tune (ties 0) + seed (+2 answered well)
 # Sources cited for one value at most (every one more is one more quote to read).
 MAX_SOURCES = 2
-# ...and for each claim after the first: the claim alone (bench dev tune ties; seed dev +1
-# answered well, citation precision 0.884 -> 0.892).
-EXTRA_SOURCES = 1
 
 
 def choose_claims(evidence: Evidence, max_claims: int) -> list[Sentence]:
@@ -159,7 +157,7 @@ def extractive_answer(evidence: Evidence, max_claims: int = 3) -> tuple[str, lis
             continue  # ...and bear on the question about as much as the first
         if any(claim is c or evidence.same(claim, c) for c in cited):
             continue
-        group = [claim, *evidence.supporting(claim)][:MAX_SOURCES if not cited else EXTRA_SOURCES]
+        group = [claim, *evidence.supporting(claim)][:MAX_SOURCES]
         group = [s for s in group if not any(s is c for c in cited)] or [claim]
         lines.append(f"{claim.text} {_markers(book, group)}{_report(len(group))}")
         cited.extend(group)
