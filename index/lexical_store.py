@@ -61,6 +61,7 @@ import numpy as np
 
 FORMAT = 2
 K1, B = 1.2, 0.75
+BM25_BLOCK = 2048  # documents counted at a time while building (bounds the build's memory)
 DELTA_MIN = 256  # articles the delta may hold before it is merged into the base...
 DELTA_SHARE = 0.05  # ...or this share of the base, whichever is larger
 
@@ -408,31 +409,50 @@ def build_bm25(ptr: np.ndarray, ids: np.ndarray, vocab_size: int) -> tuple[Any, 
     The score matrix is computed here with numpy, in bm25s' own layout (CSC: per term, the
     documents and their precomputed scores) and formula, then handed to a `bm25s.BM25` that
     saves, loads (memory-mapped) and scores it. bm25s' builder wants every document as a
-    Python list of ints: at 24,000 articles that alone took over 1 GB; this takes ~300 MB.
+    Python list of ints: at 24,000 articles that alone took over 1 GB. Counting the (term,
+    document) pairs of all chunks at once took another ~900 MB for a moment (one sort of 24
+    million keys); a block of documents at a time, it takes what the result takes.
     """
     import bm25s
 
     n_docs = len(ptr) - 1
     lengths = np.diff(ptr).astype(np.float64)
     avgdl = float(lengths.mean()) if n_docs else 0.0
-    if len(ids) and n_docs:
-        owner = np.repeat(np.arange(n_docs, dtype=np.int64), np.diff(ptr))
-        pairs, tf = np.unique(ids.astype(np.int64) * n_docs + owner, return_counts=True)
-        del owner
-        terms = pairs // n_docs
-        docs = (pairs % n_docs).astype(np.int32)
-        del pairs
-        df = np.bincount(terms, minlength=vocab_size).astype(np.int32)
-        idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
-        tf = tf.astype(np.float64)
-        data = (idf[terms] * tf / (tf + K1 * (1 - B + B * lengths[docs] / avgdl))).astype(np.float32)
-        del terms, tf
-    else:
-        df = np.zeros(vocab_size, dtype=np.int32)
-        docs = np.zeros(0, dtype=np.int32)
-        data = np.zeros(0, dtype=np.float32)
+    # Pass 1, a block of documents at a time: each (term, document) pair and its frequency.
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    df = np.zeros(vocab_size, dtype=np.int64)
+    for d0 in range(0, n_docs, BM25_BLOCK):
+        d1 = min(n_docs, d0 + BM25_BLOCK)
+        part = ids[ptr[d0] : ptr[d1]].astype(np.int64)
+        owner = np.repeat(np.arange(d1 - d0, dtype=np.int64), np.diff(ptr[d0 : d1 + 1]))
+        pairs, tf = np.unique(part * (d1 - d0) + owner, return_counts=True)  # by term, then doc
+        terms = (pairs // (d1 - d0)).astype(np.int32)
+        blocks.append((terms, (pairs % (d1 - d0) + d0).astype(np.int32), tf.astype(np.int32)))
+        df += np.bincount(terms, minlength=vocab_size)
+        del part, owner, pairs, tf
     indptr = np.zeros(max(vocab_size, 1) + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1 : vocab_size + 1])
+    idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+    # Pass 2: scores, placed in term order (CSC). Blocks come in document order, so within a
+    # term the documents stay sorted, as bm25s' builder leaves them.
+    total = int(indptr[-1]) if vocab_size else 0
+    docs = np.empty(total, dtype=np.int32)
+    data = np.empty(total, dtype=np.float32)
+    fill = indptr[:-1].copy()
+    while blocks:
+        terms, dd, tf = blocks.pop(0)
+        if not len(terms):
+            continue
+        first = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])  # each term's first pair
+        counts = np.diff(np.r_[first, len(terms)])
+        run = np.arange(len(terms)) - np.repeat(first, counts)  # position within its term
+        at = fill[terms] + run
+        fill[terms[first]] += counts
+        t = tf.astype(np.float64)
+        docs[at] = dd
+        data[at] = (idf[terms] * t / (t + K1 * (1 - B + B * lengths[dd] / avgdl))).astype(np.float32)
+        del terms, dd, tf, t, at, run
+    df = df.astype(np.int32)
     if vocab_size == 0:
         indptr[1] = 0
     engine = bm25s.BM25(k1=K1, b=B)

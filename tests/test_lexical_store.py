@@ -285,3 +285,33 @@ bot = Newsbot(server_settings(s, Path(sys.argv[1]), "lexical_two"))
 n = len(bot.searcher.snapshot())
 print(json.dumps({"docs": n, "texts_read": bot.store.texts_read}))
 """
+
+
+@pytest.mark.parametrize("block", [3, 2048])
+def test_bm25_built_a_block_at_a_time_scores_like_bm25s_own_builder(
+        block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our builder (numpy, a block of documents at a time, to bound memory) must give bm25s'
+    own scores: random documents over a small vocabulary, every single-term and a few
+    multi-term queries."""
+    import bm25s
+    import numpy as np
+
+    from index import lexical_store
+
+    monkeypatch.setattr(lexical_store, "BM25_BLOCK", block)
+    rng = random.Random(7)
+    vocab = [f"w{i}" for i in range(40)]
+    docs = [[rng.randrange(40) for _ in range(rng.randrange(1, 30))] for _ in range(23)]
+    ptr = np.cumsum([0] + [len(d) for d in docs])
+    ids = np.array([t for d in docs for t in d], dtype=np.int32)
+    ours, stats = lexical_store.build_bm25(ptr, ids, len(vocab))
+    ref = bm25s.BM25(k1=lexical_store.K1, b=lexical_store.B)
+    ref.index(bm25s.tokenization.Tokenized(ids=[list(d) for d in docs],
+                                           vocab={w: i for i, w in enumerate(vocab)}),
+              show_progress=False)
+    queries = [[t] for t in range(40)] + [rng.sample(range(40), 3) for _ in range(10)]
+    for q in queries:
+        got = lexical_store.bm25_scores(ours, np.array(q), len(docs), None)
+        want = ref.get_scores_from_ids(q)
+        assert np.allclose(got, want, atol=1e-5), q
+    assert stats.df.tolist() == [sum(t in d for d in docs) for t in range(40)]
