@@ -228,9 +228,18 @@ def table(r: dict, col: int) -> None:  # type: ignore[type-arg]
         ok = value <= target if how == "le" else value >= target
         print(f"| {label} | {value} {unit} | {'≤' if how == 'le' else '≥'} {target} {unit} | "
               f"{'yes' if ok else 'NO'} |")
-    for k, v in r["eval"].items():
-        if k.startswith("answer") or k in ("refused", "cites_gold", "unambiguous", "quotes_verified"):
-            print(f"| answers: {k} | {json.dumps(v)} | | |")
+    answers = r["eval"].get("answers") or {}
+    if answers:
+        print()
+        print(f"| dev answers ({r['corpus']}) | all | tune half | held-out half |")
+        print("|---|---|---|---|")
+        for key in ("answer_recall", "refused", "cites_gold", "unambiguous", "quotes_verified",
+                    "mean_claims", "max_claims"):
+            print(f"| {key.replace('_', ' ')} | "
+                  + " | ".join(str(answers.get(h, {}).get(key, "")) for h in ("all", "tune", "heldout"))
+                  + " |")
+        print(f"| warm ask through eval, p50 / p95 ms | {answers.get('latency_ms_p50')} / "
+              f"{answers.get('latency_ms_p95')} | | |")
     print(f"load average before {r['load_before']}, after {r['load_after']}")
 
 
