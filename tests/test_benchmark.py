@@ -33,9 +33,11 @@ def test_bench_format_end_to_end(tmp_path: Path) -> None:
     Newsbot(settings).index([corpus])
     questions = [
         {"id": "q1", "question": "Which landmark in Zorbland reopened this week?", "gold_ids": ["g1"],
-         "also_relevant_ids": [], "label_type": "exact_url", "question_date": "2024-03-10"},
+         "also_relevant_ids": [], "label_type": "exact_url", "question_date": "2024-03-10",
+         "answer": "lighthouse"},
         {"id": "q2", "question": "What did a Zorbland bakery win?", "gold_ids": ["d1"],
-         "also_relevant_ids": ["g1"], "label_type": "silver_evidence_match", "question_date": "2024-03-10"},
+         "also_relevant_ids": ["g1"], "label_type": "silver_evidence_match", "question_date": "2024-03-10",
+         "answer": "a violin"},
     ]
     result = eval_bench(Newsbot(settings), questions)
     s = result["summary"]
@@ -43,3 +45,6 @@ def test_bench_format_end_to_end(tmp_path: Path) -> None:
     assert s["strict_exact_url"]["n"] == 1 and s["lenient_silver_evidence_match"]["n"] == 1
     assert all("late" not in q["top"] for q in result["questions"])  # after question_date
     assert s["latency_ms_p50"] is not None
+    # The first article holds the answer for q1 (in its headline), for q2 it holds no violin.
+    assert [q["top_holds_answer"] for q in result["questions"]] == [True, False]
+    assert s["top_holds_answer"] == 0.5

@@ -3,6 +3,9 @@
 Retrieval: article-level Hits@k and MRR@10 of `Searcher.rank_articles` (which the answers use).
 Strict counts only `gold_ids`; lenient also counts `also_relevant_ids`. Exact-URL and silver
 labels are reported separately as well, because they measure slightly different things.
+`top_holds_answer` is the share of questions whose first-ranked article (headline or text)
+contains the gold answer: labelled or not, that article could answer. On the pool, most of the
+articles ranked above a gold one are unlabelled reports of the same story.
 
 Answers (`answers=True`): every question goes through `Answerer.answer`, the path of `newsbot
 ask`, and is scored as `../shared/bench/README.md` ("Answer-level scoring") says: right when the
@@ -136,6 +139,13 @@ def eval_answers(bot: Newsbot, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"summary": summary, "questions": per_q}
 
 
+def article_text(searcher: Any, source: str) -> str:
+    """An article's headline and text, as the gold answer is looked for in it."""
+    snap = searcher.snapshot()
+    doc = snap.document(source)
+    return ((doc.meta.title or "") if doc else "") + "\n" + snap.text(source)
+
+
 def eval_bench(bot: Newsbot, rows: list[dict[str, Any]], answers: bool = True) -> dict[str, Any]:
     searcher = bot.searcher
     searcher.snapshot()
@@ -154,6 +164,8 @@ def eval_bench(bot: Newsbot, rows: list[dict[str, Any]], answers: bool = True) -
             "label_type": q.get("label_type"),
             "strict_rank": first_rank(ranked, gold),
             "lenient_rank": first_rank(ranked, lenient),
+            "top_holds_answer": bool(ranked and q.get("answer"))
+            and contains(article_text(searcher, ranked[0]), q["answer"]),
             "top": ranked[:3],
         })
     summary: dict[str, Any] = {
@@ -164,6 +176,8 @@ def eval_bench(bot: Newsbot, rows: list[dict[str, Any]], answers: bool = True) -
         sub = [v for v in per_q if v["label_type"] == label]
         summary[f"strict_{label}"] = metrics([v["strict_rank"] for v in sub])
         summary[f"lenient_{label}"] = metrics([v["lenient_rank"] for v in sub])
+    summary["top_holds_answer"] = round(
+        sum(v["top_holds_answer"] for v in per_q) / (len(per_q) or 1), 4)
     summary["latency_ms_p50"] = round(statistics.median(lat), 2) if lat else None
     summary["latency_ms_p95"] = round(percentile(lat, 95), 2)
     result: dict[str, Any] = {"format": "bench", "summary": summary, "questions": per_q}
