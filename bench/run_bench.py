@@ -228,6 +228,9 @@ def table(r: dict, col: int) -> None:  # type: ignore[type-arg]
         ok = value <= target if how == "le" else value >= target
         print(f"| {label} | {value} {unit} | {'≤' if how == 'le' else '≥'} {target} {unit} | "
               f"{'yes' if ok else 'NO'} |")
+    if "top_holds_answer" in r["eval"]:
+        print(f"| dev retrieval, first article holds the gold answer | {r['eval']['top_holds_answer']} "
+              "| (no target) | |")
     answers = r["eval"].get("answers") or {}
     if answers:
         print()
