@@ -22,7 +22,7 @@ from datetime import date
 
 import numpy as np
 
-from index.lexical_store import View, top
+from index.lexical_view import View, top
 from index.types import day_number
 
 RRF_K = 60

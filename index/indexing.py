@@ -12,7 +12,8 @@ import numpy as np
 import json
 
 from index.chunking import DEFAULT_CHUNK_TOKENS, chunk_document
-from index.lexical_store import Entry, commit_written, make_entry, sync
+from index.lexical_store import commit_written, sync
+from index.lexical_table import Entry, make_entry
 from index.locking import writer_lock
 from index.reading import DEFAULT_MAX_BYTES, iter_sources
 from index.store import Pending, Store, embed_text_of

@@ -31,7 +31,8 @@ from index.article_ranking import RECENT, RRF_K, recency_bonuses
 from index.article_ranking import candidates as article_candidates
 from index.article_ranking import rank as rank_rows
 from index.lexical import overlap, shingles, terms
-from index.lexical_store import State, View, sync, top
+from index.lexical_store import State, sync
+from index.lexical_view import View, top
 from index.store import Store
 from index.types import ArticleMeta, Passage, StoredDocument, day_number
 from index.vector_cache import VectorCache

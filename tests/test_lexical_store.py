@@ -296,7 +296,7 @@ def test_bm25_built_a_block_at_a_time_scores_like_bm25s_own_builder(
     import bm25s
     import numpy as np
 
-    from index import lexical_store
+    from index import bm25_index as lexical_store
 
     monkeypatch.setattr(lexical_store, "BM25_BLOCK", block)
     rng = random.Random(7)
