@@ -102,16 +102,15 @@ def _coverage(ids: np.ndarray, owner: np.ndarray, n: int, qterms: np.ndarray,
 
 
 def features(view: View, rows: list[int], qids: np.ndarray, bm25: np.ndarray,
-             leads: np.ndarray | None, lead_rank: dict[int, int], chunk_scores: np.ndarray,
-             max_day: int | None, strong: bool, k: int) -> np.ndarray:
+             bm25_rank: dict[int, int], leads: np.ndarray | None, lead_rank: dict[int, int],
+             chunk_scores: np.ndarray, max_day: int | None, strong: bool, k: int) -> np.ndarray:
     """The FEATURES of each candidate row, one row each (see the module docstring)."""
     n = len(rows)
     arr = np.asarray(rows, dtype=np.int64)
-    whole = {r: i for i, (r, _) in enumerate(top(bm25, k))}
     X = np.zeros((n, len(FEATURES)))
     b = bm25[arr].astype(np.float64)
     X[:, 0] = b / (b.max() or 1.0)
-    X[:, 1] = [(RRF_K + 1) / (RRF_K + whole.get(r, k) + 1) for r in rows]
+    X[:, 1] = [(RRF_K + 1) / (RRF_K + bm25_rank.get(r, k) + 1) for r in rows]
     if leads is not None:
         X[:, 2] = leads[arr]
     X[:, 3] = [(RRF_K + 1) / (RRF_K + lead_rank.get(r, k) + 1) for r in rows]
@@ -159,11 +158,13 @@ def candidates(view: View, qids: np.ndarray, bm25: np.ndarray, leads: np.ndarray
     if leads is not None:
         lead_rows = [r for r, _ in top(leads, k, floor=-1.5)]
     lead_rows = lead_rows or []
-    rows = list(dict.fromkeys([r for r, _ in top(bm25, k)] + lead_rows))
+    bm25_rows = [r for r, _ in top(bm25, k)]
+    rows = list(dict.fromkeys(bm25_rows + lead_rows))
     if not rows:
         return [], np.zeros((0, len(FEATURES)))
-    return rows, features(view, rows, qids, bm25, leads, {r: i for i, r in enumerate(lead_rows)},
-                          chunk_scores, max_day, strong, k)
+    return rows, features(view, rows, qids, bm25, {r: i for i, r in enumerate(bm25_rows)},
+                          leads, {r: i for i, r in enumerate(lead_rows)}, chunk_scores, max_day,
+                          strong, k)
 
 
 def rank(rows: list[int], X: np.ndarray) -> list[tuple[int, float]]:

@@ -62,3 +62,18 @@ def test_answer_says_what_date_it_speaks_as_of(dated: Newsbot) -> None:
     assert not ans.refused
     assert ans.as_of and ans.as_of <= "2024-03-10"
     assert all(c.meta.published and c.meta.published <= "2024-03-10" for c in ans.citations)
+
+
+def test_article_ranking_coverage_counts_each_query_term_once_per_article() -> None:
+    """The title and body coverage features: the idf mass of the distinct query terms an
+    article holds, however often it repeats them."""
+    import numpy as np
+
+    from index.article_ranking import _coverage
+
+    qterms = np.array([3, 7, 9])
+    idf = np.array([1.0, 2.0, 4.0])
+    ids = np.array([3, 3, 3, 5, 9, 7, 1])
+    owner = np.array([0, 0, 1, 1, 1, 2, 2])
+    got = _coverage(ids, owner, 4, qterms, idf)
+    assert got.tolist() == [1.0, 1.0 + 4.0, 2.0, 0.0]
