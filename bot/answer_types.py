@@ -12,6 +12,7 @@ string work: no model, no index.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from dataclasses import dataclass
 
@@ -72,11 +73,6 @@ Here Share Subscribe Sign Advertisement There Some Many Most All Each Every Othe
 Read Watch Update Updated Editor Note Story Source Related""".split())
 
 _WHO = re.compile(r"\b(who|whom|whose)\b", re.I)
-_WHICH_HEAD = re.compile(
-    r"\b(?:which|what)\s+(?:of the following\s+)?((?:(?!this\b|last\b|next\b|that\b)[\w’'-]+\s+)"
-    r"{0,3})"
-    r"(\w+)(?:\s+(?:is|was|were|are|has|have|had|did|does|do|will|would|can|could|became|"
-    r"won|made|said|says|announced|recently|this|last|\w+ed)\b|\s*[?,])", re.I)
 _PLACE_NOUNS = set("""country countries state states city cities town towns region regions area
 place county province island islands nation continent capital neighborhood neighbourhood
 district village location site venue port border sea ocean river lake mountain park airport
@@ -90,7 +86,7 @@ company companies firm automaker airline retailer chain brand network organizati
 organisation agency group team club band university college school party manufacturer
 carmaker bank newspaper tabloid outlet platform app website channel broadcaster studio
 restaurant supermarket pharmacy store startup giant insurer union""".split())
-_DATE_NOUNS = set("year day date month week time season decade century".split())
+_DATE_NOUNS = set("year day date month week time season decade century deadline".split())
 _NUMBER_HEADS = re.compile(
     r"\b(how (many|much)|what (percentage|percent|share|proportion|fraction|number|amount|"
     r"sum|price|score|age|total)|what (is|was|are|were) the (\w+ )?(price|cost|number|amount|"
@@ -137,22 +133,70 @@ def expected(question: str) -> str:
         return NONE
     if _WHO.search(last) and not re.match(r"^\s*(what|why|how)\b", last, re.I):
         return PERSON
-    m = _WHICH_HEAD.search(last)
-    if m:
-        head = m.group(2).lower()
-        for words in ([head], m.group(1).lower().split()):
-            if any(w in _PLACE_NOUNS for w in words):
-                return PLACE
-            if any(w in _DATE_NOUNS for w in words):
-                return DATE
-            if any(w.rstrip("s") in _PERSON_NOUNS or w in _PERSON_NOUNS for w in words):
-                return PERSON
-        return NAME
+    head = _which_head(last)
+    if head is not None:
+        return head
     if re.search(r"\b(which|what)\s+\w+", last, re.I) and not _DESCRIBE.search(last):
         return NAME
     if re.search(r"\bin which\b|\bwhich\b", last, re.I):
         return NAME
     return NONE
+
+
+_HEAD_WORDS = re.compile(r"\b(which|what)\s+((?:[\w’'-]+\s*){1,5})", re.I)
+# Words that end the noun phrase after "which": a verb or a preposition starts the rest.
+_HEAD_STOPS = set("""is was were are has have had did does do will would can could became
+won made said says announced recently this last next that to for in on at by from with as
+after before during since about over into who whom whose when where while""".split())
+
+
+def _noun_kind(word: str) -> str | None:
+    w = word.lower().strip("’'")
+    if w in _PLACE_NOUNS:
+        return PLACE
+    if w in _DATE_NOUNS:
+        return DATE
+    if w in _PERSON_NOUNS or w.rstrip("s") in _PERSON_NOUNS:
+        return PERSON
+    return None
+
+
+def _which_head(last: str) -> str | None:
+    """The kind the noun after "which"/"what" names, or NAME; None when there is none.
+
+    The phrase ends at a verb-like stop word or at "of"; its head is its last place, date or
+    person noun within four words ("which US state raises...": a place, "which Russian state
+    news agency": a person, "which member of the squad": a person, "what is the official
+    deadline": a date, "which type of weather": a name)."""
+    m = _HEAD_WORDS.search(last)
+    if not m:
+        return None
+    words = m.group(2).split()
+    if m.group(1).lower() == "what":
+        if words and words[0].lower() in ("is", "was", "are", "were"):
+            words = words[1:]
+            if not words or words[0].lower() not in ("the", "a", "an"):
+                return None  # "what is it", "what was said"
+        elif words and words[0].lower() in _HEAD_STOPS:
+            return None  # "what did ...", "what has ..."
+    phrase: list[str] = []
+    for w in words:
+        if w.lower() in _HEAD_STOPS and phrase:
+            break
+        if w.lower() in ("the", "a", "an", "following") or w.lower() in _HEAD_STOPS:
+            continue
+        phrase.append(w)
+        if w.lower() == "of":
+            break
+    if not phrase:
+        return None
+    for w in reversed(phrase[:4]):  # the last noun of a noun phrase is its head
+        kind = _noun_kind(w)
+        if kind is not None:
+            return kind
+    if len(phrase) >= 2 and phrase[-1].lower() == "of" and phrase[-2].lower() in ("head", "chief"):
+        return PERSON  # "which head of state"
+    return NAME
 
 
 _DURATION_HEAD = re.compile(r"\bhow long\b|\bfor how (long|many (days|weeks|months|years))\b",
@@ -189,8 +233,12 @@ def _cap_runs(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def spans(text: str, kind: str) -> list[Span]:
-    """Candidate answer values of `kind` in a sentence, left to right, without overlaps."""
+def spans(text: str, kind: str, common: Callable[[str], bool] | None = None) -> list[Span]:
+    """Candidate answer values of `kind` in a sentence, left to right, without overlaps.
+
+    `common(word)` tells whether a word is also written in lower case nearby (in the
+    articles the sentence is read with): a lone capitalised word opening the sentence that is
+    ("Despite", "Grocery", "Photos") is the sentence's first word, not a name."""
     found: list[Span] = []
     if kind in (NUMBER,):
         found += [Span(m.start(), m.end(), m.group(0), NUMBER) for m in NUMBER_RE.finditer(text)
@@ -214,7 +262,11 @@ def spans(text: str, kind: str) -> list[Span]:
                 else:
                     joined.append((s, e))
             runs = joined
+        opening = len(text) - len(text.lstrip(" \"“‘'([-—–"))
         for s, e in runs:
+            if common is not None and s == opening and " " not in text[s:e] \
+                    and common(text[s:e].lower()):
+                continue
             if not any(a <= s < b or a < e <= b for a, b in taken):
                 found.append(Span(s, e, text[s:e], NAME))
     cleaned = []

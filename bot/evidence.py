@@ -230,6 +230,16 @@ def candidates(
     q_seq = [t for t in map(at.word_term, _WORDS.findall(query.lower())) if t in weights]
     q_pairs = {(a, b) for a, b in zip(q_seq, q_seq[1:]) if a != b}
     rarest = max(weights, key=lambda t: weights[t])
+    texts = [snap.text(src) or "" for src in pool] if ev.factoid else []
+    lower_seen: dict[str, bool] = {}
+
+    def common(word: str) -> bool:
+        """Is the word also written in lower case in the candidate articles?"""
+        if word not in lower_seen:
+            pat = re.compile(rf"\b{re.escape(word)}\b")  # case-sensitive: lower case only
+            lower_seen[word] = any(pat.search(t) for t in texts)
+        return lower_seen[word]
+
     feats: list[dict[str, float]] = []
     for source, wanted in pool.items():
         doc = snap.document(source)
@@ -265,7 +275,8 @@ def candidates(
             pos = chunk_pos.get(ci)
             crank = chunk_rank.get(pos) if pos is not None else None
             dense = r.sentence_sims.get((source, s))
-            values = [v for v in at.spans(sent, ev.kind) if _new_value(v.text, weights, asked_text)] \
+            values = [v for v in at.spans(sent, ev.kind, common)
+                      if _new_value(v.text, weights, asked_text)] \
                 if ev.factoid else []
             near = _nearness(sent, values, weights, total) if values else 0.0
             f = sentence_features(
@@ -339,4 +350,47 @@ def gather(
                      and not unknown_names(ev.snapshot, query))
     if ev.answerable and ev.kind == at.NUMBER:
         ev.answerable = not no_figure_of_asked_thing(ev, values(ev))
+    if ev.answerable and ev.kind == at.NONE:
+        ev.answerable = not _speaker_never_on_topic(ev, query)
     return ev
+
+
+_SAY_Q = re.compile(r"^\s*(?i:what (?:did|does|has|have|had)) ((?:[A-Z][\w'’.-]*\s+){0,3}[A-Z][\w'’.-]*)"
+                    r"\s+(?i:say|said|tell|told|claim|claimed|state|stated|write|wrote)\b")
+_SPEECH = re.compile(r"\b(?:sa(?:y|ys|id|ying)|t(?:ell|ells|old|elling)|stat(?:e|es|ed|ing|ement)|"
+                     r"claim\w*|add(?:s|ed|ing)|wr(?:ote|ites|iting)|warn\w*|insist\w*|argu\w*|"
+                     r"announc\w*|express\w*|describ\w*|call(?:s|ed|ing)|according|not(?:ed|ing)|"
+                     r"urg(?:ed|es|ing)|quot\w*|assert\w*|acknowledg\w*|admit\w*|suggest\w*|"
+                     r"explain\w*|declar\w*|vow\w*|promis\w*|dismiss\w*|reject\w*|den(?:y|ied|ies)|"
+                     r"respond\w*|repl(?:y|ied|ies)|comment\w*|remark\w*|tweet\w*|posted|"
+                     r"interview\w*|speech|spoke|speak\w*)\b", re.I)
+
+
+def _speaker_never_on_topic(ev: Evidence, query: str) -> bool:
+    """A "what did X say" question none of whose best sentences has X speaking: X named in
+    the sentence (or the one before) with a verb of saying beside the name (the articles may
+    name X, but only for what X did or what others said)."""
+    m = _SAY_Q.match(query)
+    if not m:
+        return False
+    who = set(terms(m.group(1)))
+    for s in ev.sentences[:5]:
+        for text in (s.text, _previous_sentence(ev, s) or ""):
+            if who & set(terms(text)):
+                if _SPEECH.search(text) or (text is not s.text and _SPEECH.search(s.text)):
+                    return False
+                break
+    return True
+
+
+def _previous_sentence(ev: Evidence, s: Sentence) -> str | None:
+    doc = ev.snapshot.document(s.source)
+    if doc is None:
+        return None
+    prev = None
+    for _, _, sents in doc.chunks:
+        for a, b in sents:
+            if a >= s.start:
+                return ev.snapshot.text(s.source)[prev[0]:prev[1]] if prev else None
+            prev = (a, b)
+    return None

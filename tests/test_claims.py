@@ -41,6 +41,10 @@ ARTICLES = {
                     "A rare ghost orchid bloomed in the Kelby botanical garden this week. "
                     "Head gardener Priya Nandi said the flower last bloomed in 2009. "
                     "Visitors queued for hours to see it. " + FILLER),
+    # A person named for what he did, never quoted.
+    "g_ferry.md": ("Lune Courier", "New ferry for Lune",
+                   "Ferry captain Jonas Weld docked the new ferry at Lune pier on Friday. "
+                   "The ferry carries up to 300 passengers across the bay. " + FILLER),
     # Where and when questions.
     "f_summit.md": ("World Desk", "Summit in Jeddah",
                     "Delegations from both countries gathered for the summit. The talks were "
@@ -121,6 +125,29 @@ def test_question_kinds() -> None:
     assert at.expected("Which film won best picture?") == at.NAME
 
 
+def test_question_kind_follows_the_head_noun_of_which() -> None:
+    # the head is the phrase's last place / date / person noun, whatever follows it
+    assert at.expected("Which US state raises the most turkeys?") == at.PLACE
+    assert at.expected("The CIA may operate inside which country to fight cartels?") == at.PLACE
+    assert at.expected("Which Russian state news agency quoted him?") == at.PERSON
+    assert at.expected("Which member of the squad scored the winner?") == at.PERSON
+    assert at.expected("Which head of state resigned this week?") == at.PERSON
+    assert at.expected("What is the official deadline to file taxes?") == at.DATE
+    assert at.expected("Which type of severe weather swept the South?") == at.NAME
+    assert at.expected("What is it called?") == at.NAME
+
+
+def test_a_lone_sentence_opener_written_in_lower_case_elsewhere_is_no_name() -> None:
+    lower = {"despite", "photos"}.__contains__
+    assert [v.text for v in at.spans("Despite the rain, Biden spoke.", at.PERSON, lower)] == ["Biden"]
+    assert [v.text for v in at.spans("Photos show floods in Texas.", at.PLACE, lower)] == ["Texas"]
+    assert [v.text for v in at.spans("Texas was hit hard.", at.PLACE, lower)] == ["Texas"]
+    # without the articles' lower-case words nothing is dropped; a fuller name is kept
+    assert "Despite" in [v.text for v in at.spans("Despite the rain, Biden spoke.", at.PERSON)]
+    assert [v.text for v in at.spans("Hurricane Lee nears.", at.NAME, {"hurricane"}.__contains__)] \
+        == ["Hurricane Lee"]
+
+
 def test_value_spans() -> None:
     s = "Officials said 942 soldiers were captured on March 3, and the town fell in about three days."
     assert "942 soldiers" in [v.text for v in at.spans(s, at.NUMBER)]
@@ -164,3 +191,14 @@ def test_a_surname_takes_the_full_name_it_is_part_of(tmp_path: Path) -> None:
     ev = gather(bot.searcher, "Which player signed a record contract with the Gulls?")
     assert "maya okafor" in [v.key for v in values(ev)]
     assert "okafor" not in [v.key for v in values(ev)]
+
+
+def test_what_did_x_say_needs_x_speaking(crafted_bot: Newsbot) -> None:
+    from bot.answer import REFUSAL
+
+    ans = crafted_bot.answerer.answer("What did Priya Nandi say about the ghost orchid?")
+    _check(crafted_bot, ans)
+    assert not ans.refused and "2009" in ans.text
+    # the articles name him, but only for what he did: nothing he said to quote
+    ans = crafted_bot.answerer.answer("What did Jonas Weld say about the new ferry?")
+    assert ans.refused and ans.text == REFUSAL
