@@ -43,7 +43,9 @@ from bot.sentence_model import SENTENCE_WEIGHTS, ANSWERABLE, sentence_features
 # sentences are candidates too.
 ARTICLES = 5
 # The best this many sentences get a dense similarity (embedded on demand when not stored).
-RERANK = 0  # measured: 6 or 10 with weight 1-6 lowered bench dev recall (0.665 -> 0.63-0.656)
+RERANK = 0  # measured: 6 or 10 with weight 1-6 lowered bench dev recall (0.665 -> 0.63-0.656);
+# bench/fit_sentence_model.py's grid (depth 5-20, weight 1-6): held-out top-1/top-3 0.552/0.729 ->
+# 0.521-0.562/0.688-0.729, tune within 0.504-0.522/0.637-0.681
 SENTENCE_POOL = 12
 POOL_DENSE = 0.4
 # Two sentences from different outlets state the same thing when they share this share of

@@ -202,3 +202,17 @@ def test_what_did_x_say_needs_x_speaking(crafted_bot: Newsbot) -> None:
     # the articles name him, but only for what he did: nothing he said to quote
     ans = crafted_bot.answerer.answer("What did Jonas Weld say about the new ferry?")
     assert ans.refused and ans.text == REFUSAL
+
+
+def test_a_mention_whose_context_gives_the_other_kind_does_not_fit() -> None:
+    from bot.claims import _kind_fit
+
+    def fit(text: str, value: str, kind: str) -> float:
+        i = text.index(value)
+        return _kind_fit(text, at.Span(i, i + len(value), value, at.NAME), kind)
+
+    assert fit("The summit was held in Ankara, Turkey, on Monday.", "Ankara, Turkey", at.PLACE) == 1.0
+    assert fit("Trump and Putin said they had agreed.", "Trump and Putin", at.PLACE) == -1.0
+    assert fit("President Joe Biden spoke first.", "Joe Biden", at.PERSON) == 1.0
+    assert fit("He flew to Paris.", "Paris", at.PERSON) == -1.0
+    assert fit("Paris is lovely.", "Paris", at.NAME) == 0.0
