@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -232,15 +233,19 @@ def candidates(
     q_seq = [t for t in map(at.word_term, _WORDS.findall(query.lower())) if t in weights]
     q_pairs = {(a, b) for a, b in zip(q_seq, q_seq[1:]) if a != b}
     rarest = max(weights, key=lambda t: weights[t])
-    texts = [snap.text(src) or "" for src in pool] if ev.factoid else []
-    lower_seen: dict[str, bool] = {}
+    top_sources = [src for src, _ in ev.articles]
+    lower_seen: dict[tuple[str, str], bool] = {}
 
-    def common(word: str) -> bool:
-        """Is the word also written in lower case in the candidate articles?"""
-        if word not in lower_seen:
-            pat = re.compile(rf"\b{re.escape(word)}\b")  # case-sensitive: lower case only
-            lower_seen[word] = any(pat.search(t) for t in texts)
-        return lower_seen[word]
+    def common_in(source: str) -> Callable[[str], bool]:
+        """Is a word also written in lower case in this article or the best-ranked ones?"""
+        def common(word: str) -> bool:
+            key = (source, word)
+            if key not in lower_seen:
+                lower_seen[key] = any(word in _lower_words(snap, src)
+                                      for src in [source, *top_sources])
+            return lower_seen[key]
+        return common
+
 
     feats: list[dict[str, float]] = []
     for source, wanted in pool.items():
@@ -257,6 +262,7 @@ def candidates(
             chunk_pos[ci] = snap.chunk_of(source, cs) if sents else None
         sent_terms = [snap.span_terms(source, s, e) for s, e, _ in flat]
         arank = art_rank.get(source)
+        opener_test = common_in(source)
         for j, (s, e, ci) in enumerate(flat):
             if wanted is not None and ci not in wanted:
                 continue
@@ -277,7 +283,7 @@ def candidates(
             pos = chunk_pos.get(ci)
             crank = chunk_rank.get(pos) if pos is not None else None
             dense = r.sentence_sims.get((source, s))
-            values = [v for v in at.spans(sent, ev.kind, common)
+            values = [v for v in at.spans(sent, ev.kind, opener_test)
                       if _new_value(v.text, weights, asked_text)] \
                 if ev.factoid else []
             near = _nearness(sent, values, weights, total) if values else 0.0
@@ -291,6 +297,23 @@ def candidates(
             feats.append(f)
             ev.sentences.append(Sentence(source, s, e, sent, window, 0.0, pos, dense, j, values))
     return ev, feats
+
+
+_LOWER_WORDS: OrderedDict[tuple[str, str], frozenset[str]] = OrderedDict()
+_LOWER = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*")
+
+
+def _lower_words(snap: Snapshot, source: str) -> frozenset[str]:
+    """The words an article writes in lower case (kept for the last 512 article versions)."""
+    doc = snap.document(source)
+    key = (source, doc.generation if doc is not None else "")
+    got = _LOWER_WORDS.get(key)
+    if got is None:
+        got = frozenset(_LOWER.findall(snap.text(source) or ""))
+        _LOWER_WORDS[key] = got
+        while len(_LOWER_WORDS) > 512:
+            _LOWER_WORDS.popitem(last=False)
+    return got
 
 
 def _new_value(value: str, weights: dict[str, float], asked: str) -> bool:
