@@ -344,7 +344,7 @@ def _comparable(a: Value, b: Value) -> bool:
 
 def speaker(ev: Evidence, s: Sentence) -> str | None:
     """Who says what the sentence says, if the sentence or the one before names them."""
-    for text in (s.text, _previous(ev, s)):
+    for text in (s.text, previous_sentence(ev, s)):
         if not text:
             continue
         for pat in (_SPEAKER_AFTER, _SPEAKER_BEFORE):
@@ -359,7 +359,9 @@ def speaker(ev: Evidence, s: Sentence) -> str | None:
     return None
 
 
-def _previous(ev: Evidence, s: Sentence) -> str | None:
+def previous_sentence(ev: Evidence, s: Sentence) -> str | None:
+    """The sentence before `s` in its article (None for the first): who said it is often named
+    there."""
     doc = ev.snapshot.document(s.source)
     if doc is None:
         return None

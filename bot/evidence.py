@@ -37,7 +37,7 @@ from index.types import Passage
 
 from bot import answer_types as at
 from bot.citations import CitationBook
-from bot.claims import no_figure_of_asked_thing, values
+from bot.claims import no_figure_of_asked_thing, previous_sentence, values
 from bot.sentence_model import SENTENCE_WEIGHTS, ANSWERABLE, sentence_features
 
 # Articles from the article ranking whose every sentence is a candidate, and chunk hits whose
@@ -400,22 +400,9 @@ def _speaker_never_on_topic(ev: Evidence, query: str) -> bool:
         return False
     who = set(terms(m.group(1)))
     for s in ev.sentences[:5]:
-        for text in (s.text, _previous_sentence(ev, s) or ""):
+        for text in (s.text, previous_sentence(ev, s) or ""):
             if who & set(terms(text)):
                 if _SPEECH.search(text) or (text is not s.text and _SPEECH.search(s.text)):
                     return False
                 break
     return True
-
-
-def _previous_sentence(ev: Evidence, s: Sentence) -> str | None:
-    doc = ev.snapshot.document(s.source)
-    if doc is None:
-        return None
-    prev = None
-    for _, _, sents in doc.chunks:
-        for a, b in sents:
-            if a >= s.start:
-                return ev.snapshot.text(s.source)[prev[0]:prev[1]] if prev else None
-            prev = (a, b)
-    return None
