@@ -37,7 +37,6 @@ VALUE_WEIGHTS: dict[str, float] = {
     "partial": -0.454, "first": 1.29, "unit": 1.0, "demonym": -1.0, "top": 0.5,
     "background": -3.0, "support": 1.0, "kind_fit": 2.0,
 }
-FULL_NAMES = True
 # A second figure is a disagreement when its sentence scores this share of the first one's.
 DIFFER = 0.5
 
@@ -126,7 +125,7 @@ def _values(ev: Evidence) -> list[Value]:
                     None)
         if host is not None and v.kind not in (at.NUMBER, at.DURATION, at.DATE):
             if len(v.key) > len(host.key) and (v.mentions >= host.mentions or (
-                    FULL_NAMES and len(host.key.split()) == 1 and len(v.key.split()) <= 3)):
+                    len(host.key.split()) == 1 and len(v.key.split()) <= 3)):
                 # the fuller form names it ("LeBron James", not "James")
                 host.key, host.text = v.key, v.text
             host.mentions += v.mentions

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 from functools import cached_property
 
@@ -246,7 +246,6 @@ def candidates(
             return lower_seen[key]
         return common
 
-
     feats: list[dict[str, float]] = []
     for source, wanted in pool.items():
         doc = snap.document(source)
@@ -299,21 +298,17 @@ def candidates(
     return ev, feats
 
 
-_LOWER_WORDS: OrderedDict[tuple[str, str], frozenset[str]] = OrderedDict()
 _LOWER = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*")
 
 
 def _lower_words(snap: Snapshot, source: str) -> frozenset[str]:
-    """The words an article writes in lower case (kept for the last 512 article versions)."""
-    doc = snap.document(source)
-    key = (source, doc.generation if doc is not None else "")
-    got = _LOWER_WORDS.get(key)
-    if got is None:
-        got = frozenset(_LOWER.findall(snap.text(source) or ""))
-        _LOWER_WORDS[key] = got
-        while len(_LOWER_WORDS) > 512:
-            _LOWER_WORDS.popitem(last=False)
-    return got
+    """The words an article writes in lower case."""
+    return _lower_set(snap.text(source) or "")
+
+
+@lru_cache(maxsize=512)  # texts are shared objects of the snapshot's cache: their hash is kept
+def _lower_set(text: str) -> frozenset[str]:
+    return frozenset(_LOWER.findall(text))
 
 
 def _new_value(value: str, weights: dict[str, float], asked: str) -> bool:

@@ -27,6 +27,7 @@ from datetime import date
 
 import numpy as np
 
+from index.article_ranking import FEATURES as ARTICLE_FEATURES
 from index.article_ranking import RECENT, RRF_K, recency_bonuses
 from index.article_ranking import candidates as article_candidates
 from index.article_ranking import rank as rank_rows
@@ -463,7 +464,7 @@ class Searcher:
         fitting its weights (bench/fit_article_model.py)."""
         snap = self.snapshot()
         if snap.empty or not query.strip():
-            return [], np.zeros((0, 0))
+            return [], np.zeros((0, len(ARTICLE_FEATURES)))
         max_day = day_number(as_of.isoformat()) if as_of else None
         qids = snap._view.query_ids(terms(query))
         rows, X = self._article_candidates(snap, query, qids, self.query_vector(query), max_day,
