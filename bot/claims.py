@@ -200,10 +200,22 @@ def _unit_match(ev: Evidence, v: Value) -> float:
         return 0.0
     wanted = set(terms(m.group(1)))
     got = {t for t in terms(text) if not t.replace(".", "").isdigit()}
-    if wanted & got:
+    if wanted & got or (not (got - _SCALES) and wanted & _counted(v)):
         return 1.0
     units = got - _SCALES - set(terms(_QUALIFIER_WORDS))
     return -1.0 if units and "$" not in text else 0.0
+
+
+def _counted(v: Value) -> set[str]:
+    """The two words right after a bare figure in its sentences: what it counts ("four
+    Ukrainian territories", where the unit pattern stops at the capital). Read only for a
+    figure without a unit of its own ("about 5,000 people, civilians ..." counts people)."""
+    out: set[str] = set()
+    for s in v.sentences:
+        for sp in s.values:
+            if value_key(sp.text, sp.kind) == v.key:
+                out.update(terms(" ".join(s.text[sp.end:sp.end + 40].split()[:2])))
+    return out
 
 
 _SCALES = set(terms("million billion trillion thousand hundred dozen dozens hundreds thousands "

@@ -216,3 +216,55 @@ def test_a_mention_whose_context_gives_the_other_kind_does_not_fit() -> None:
     assert fit("President Joe Biden spoke first.", "Joe Biden", at.PERSON) == 1.0
     assert fit("He flew to Paris.", "Paris", at.PERSON) == -1.0
     assert fit("Paris is lovely.", "Paris", at.NAME) == 0.0
+
+
+def test_a_bare_figure_counts_the_words_after_it() -> None:
+    from bot.claims import Value, _unit_match
+    from bot.evidence import Evidence, Sentence
+
+    def value(question: str, text: str, figure: str) -> float:
+        ev = Evidence(question, snapshot=None, hits=[])  # type: ignore[arg-type]
+        s = Sentence("a", 0, len(text), text, 0.5, 0.5, None, values=at.spans(text, at.NUMBER))
+        v = Value(figure.lower(), figure, at.NUMBER, sentences=[s])
+        return _unit_match(ev, v)
+
+    q = "How many Ukrainian territories does Russia want recognised?"
+    assert value(q, "Russia wants recognition of its claims to four Ukrainian territories.", "four") == 1.0
+    assert value(q, "Russian forces recaptured 24 settlements in five days.", "24 settlements") == -1.0
+    # a figure with a unit of its own counts that unit, whatever follows it
+    assert value("How many civilians were killed?",
+                 "About 5,000 people, civilians among them, stayed.", "About 5,000 people") == -1.0
+
+
+def test_a_figure_of_another_unit_is_no_rival_after_a_direct_answer() -> None:
+    from bot.claims import Value
+    from bot.evidence import Evidence, Sentence
+    from bot.extractive import _new_value
+
+    ev = Evidence("How many territories?", snapshot=None, hits=[])  # type: ignore[arg-type]
+    four = Value("four", "four", at.NUMBER, features={"unit": 1.0})
+    other = Value("24 settlements", "24 settlements", at.NUMBER, features={"unit": -1.0})
+    ev.pooled_values = [four, other]
+    text = "Russian forces recaptured 24 settlements."
+    claim = Sentence("b", 0, len(text), text, 0.5, 0.5, None, values=at.spans(text, at.NUMBER))
+    cited_text = "Russia claims four territories."
+    cited = [Sentence("a", 0, len(cited_text), cited_text, 0.5, 0.5, None,
+                      values=at.spans(cited_text, at.NUMBER))]
+    assert not _new_value(ev, claim, cited, direct=True)
+    assert _new_value(ev, claim, cited, direct=False)
+
+
+def test_a_shared_name_alone_does_not_corroborate() -> None:
+    from bot.evidence import Evidence, Sentence
+
+    def sent(source: str, text: str, coverage: float) -> Sentence:
+        return Sentence(source, 0, len(text), text, coverage, 0.3, None,
+                        values=at.spans(text, at.PERSON))
+
+    ev = Evidence("Whom did Putin vow to treat as terrorists?", snapshot=None, hits=[])  # type: ignore[arg-type]
+    ev.kind = at.PERSON
+    claim = sent("a", "Putin vowed to treat captured soldiers as terrorists.", 0.8)
+    same_point = sent("b", "Captured soldiers will be treated as terrorists, Putin warned.", 0.7)
+    other_point = sent("c", "Gerasimov told Putin that troops had retaken 86% of the land.", 0.2)
+    ev.sentences = [claim, same_point, other_point]
+    assert ev.supporting(claim) == [same_point]
