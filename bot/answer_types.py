@@ -104,6 +104,39 @@ _DESCRIBE = re.compile(r"^\s*(why|how(?! (many|much|long|old|soon))|what (did|do
 _CHOICE = re.compile(r"\b(\w+)\s+or\s+(\w+(?:\s+\w+)?)\s*\?\s*$", re.I)
 
 
+_GRAIN_Q = re.compile(r"\b(?:what|which|on|in)\s+(?:\w+\s+)?(day|date|month|year)\b", re.I)
+_WEEKDAY = re.compile(rf"\b(?:{_DAYS})\b")
+_DAY_OF_MONTH = re.compile(rf"\b(?:(?:{_MONTHS})\.?\s+\d{{1,2}}|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS}))\b")
+_YEAR_ONLY = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_MONTH_ONLY = re.compile(rf"\b(?:{_MONTHS})\b")
+
+
+def date_grain(question: str) -> str | None:
+    """What a date question asks for: a "day" (a weekday or a day of a month), a "month" or a
+    "year"; None for a plain "when"."""
+    m = _GRAIN_Q.search(question)
+    if not m:
+        return None
+    g = m.group(1).lower()
+    return "day" if g == "date" else g
+
+
+def grain_fit(value: str, grain: str | None) -> float:
+    """Does a date value have the asked grain (1), another (-1), or is the question a plain
+    "when" (0)? "On which day" is answered by "on Wednesday" or "March 12", not "August"."""
+    if grain is None:
+        return 0.0
+    if _WEEKDAY.search(value) or _DAY_OF_MONTH.search(value):
+        got = "day"
+    elif _MONTH_ONLY.search(value):
+        got = "month"
+    elif _YEAR_ONLY.search(value):
+        got = "year"
+    else:
+        return -1.0  # "last week", "this year": no date of any grain
+    return 1.0 if got == grain or (grain == "year" and _YEAR_ONLY.search(value)) else -1.0
+
+
 @dataclass(frozen=True)
 class Span:
     start: int  # offsets inside the sentence text

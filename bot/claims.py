@@ -35,8 +35,11 @@ VALUE_WEIGHTS: dict[str, float] = {
     "best": 1.188, "sum": 0.558, "sources": -0.405, "mentions": 2.071, "near": 0.408,
     "initial": 0.156, "words": 1.208, "title": 1.211, "caps": -0.395, "rare": 0.994,
     "partial": -0.454, "first": 1.29, "unit": 1.0, "demonym": -1.0, "top": 0.5,
-    "background": -3.0, "support": 1.0, "kind_fit": 2.0,
+    "background": -3.0, "support": 1.0, "kind_fit": 2.0, "grain": 2.0,
 }
+# "grain" (a date of the asked grain: "on which day" -> "on Wednesday", not "August") set by
+# hand: seed dev 28 -> 29 answered well, citation precision 0.958 -> 0.986 at 2 and 3 (at 1 the
+# day does not lead by VALUE_MARGIN); bench dev answers unchanged (3 date questions).
 # A second figure is a disagreement when its sentence scores this share of the first one's.
 DIFFER = 0.5
 
@@ -175,6 +178,7 @@ def value_features(ev: Evidence, v: Value, best: float, titles: str) -> dict[str
         and any(t in ev.question_terms for t in ts) else 0.0,
         "first": 1.0 / (1 + v.rank),
         "unit": _unit_match(ev, v),
+        "grain": at.grain_fit(v.text, at.date_grain(ev.question)) if v.kind == at.DATE else 0.0,
         "demonym": 1.0 if len(words) <= 2 and all(_DEMONYM.search(w) for w in words) else 0.0,
         "top": 1.0 if ev.sentences and any(s is ev.sentences[0] for s in v.sentences) else 0.0,
     }

@@ -268,3 +268,36 @@ def test_a_shared_name_alone_does_not_corroborate() -> None:
     other_point = sent("c", "Gerasimov told Putin that troops had retaken 86% of the land.", 0.2)
     ev.sentences = [claim, same_point, other_point]
     assert ev.supporting(claim) == [same_point]
+
+
+def test_a_date_question_asks_for_a_grain() -> None:
+    assert at.date_grain("On which day did the minister resign?") == "day"
+    assert at.date_grain("In what year was the bridge built?") == "year"
+    assert at.date_grain("When did the talks start?") is None
+    assert at.grain_fit("on Wednesday", "day") == 1.0
+    assert at.grain_fit("March 3", "day") == 1.0
+    assert at.grain_fit("August", "day") == -1.0
+    assert at.grain_fit("last year", "year") == -1.0
+    assert at.grain_fit("in 2014", "year") == 1.0
+    assert at.grain_fit("August", None) == 0.0
+
+
+def test_on_which_day_is_answered_by_the_day(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    texts = {
+        "a.md": ("North Desk", "The minister's visit to Kelby",
+                 "The minister visited the flooded town of Kelby on Wednesday, weeks after the floods of August. "
+                 "She met the mayor at the town hall. " + FILLER),
+        "b.md": ("South Desk", "Minister in Kelby",
+                 "Kelby, which flooded in August, was visited by the minister on Wednesday. "
+                 "Residents greeted her at the station. " + FILLER),
+    }
+    for name, (outlet, title, text) in texts.items():
+        (folder / name).write_text(f"---\ntitle: {title}\noutlet: {outlet}\n"
+                                   f"published: 2025-03-14\n---\n{text}\n", encoding="utf-8")
+    bot = Newsbot(make_settings(tmp_path / "index"))
+    bot.index([folder])
+    ans = bot.answerer.answer("On which day did the minister visit the flooded town of Kelby?")
+    _check(bot, ans)
+    assert ans.text.split("\n\n")[0].lower().startswith("on wednesday"), ans.text
