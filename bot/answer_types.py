@@ -101,6 +101,7 @@ _NAME_HEADS = re.compile(r"\bwhat\s+(is|was|are|were)\s+(the\s+)?(name|title|cal
 _DESCRIBE = re.compile(r"^\s*(why|how(?! (many|much|long|old|soon))|what (did|does|do|has|have|"
                        r"had|will|would|could|should|can)\b(?!.*\bname\b)|did|does|do|is|are|was|"
                        r"were|has|have|had|can|could|will|would)\b", re.I)
+YES_NO = re.compile(r"^\s*(is|are|was|were|did|does|do|has|have|had|could|can|will|would)\b", re.I)
 _CHOICE = re.compile(r"\b(\w+)\s+or\s+(\w+(?:\s+\w+)?)\s*\?\s*$", re.I)
 
 

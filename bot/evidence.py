@@ -71,6 +71,12 @@ MIN_COVERAGE = 0.25
 # well, citation precision 0.931 -> 0.944; 0.75 costs bench held-out a question.
 SUPPORT_FLOOR = 0.5
 SUPPORT_COVERAGE = 0.5
+# For a yes/no question ("Did Ukraine agree to the 30-day ceasefire?") a sentence of another
+# outlet holding at least this share of the question's terms (and as many as the claim) says
+# the same on the asked point, whatever else it says ("... a deal Kyiv agreed to on
+# Tuesday"): seed dev 29 -> 30 answered well, precision 0.986 (0.8 and 0.9 alike); bench dev
+# answers unchanged.
+YES_NO_COVERAGE = 0.8
 
 _AUTHOR_Q = re.compile(r"\b(who (wrote|authored|reported)|author|written by|byline|reporter)\b", re.I)
 _AUTHOR_WORDS = "wrote write written author authored article story piece report reporter"
@@ -159,7 +165,8 @@ class Evidence:
     def supporting(self, claim: Sentence) -> list[Sentence]:
         """The sentence in each other source that states the same thing as `claim`: the same
         words or meaning, or (for a question after one value) the same value of the asked
-        kind, in a sentence that bears on the question about as well."""
+        kind, in a sentence that bears on the question about as well, or (for a yes/no
+        question) nearly all the question's terms."""
         out: dict[str, Sentence] = {}
         for s in self.sentences:
             if s.source == claim.source or s.source in out or not s.relevant:
@@ -168,7 +175,20 @@ class Evidence:
                                        and s.coverage >= SUPPORT_COVERAGE * claim.coverage
                                        and _shared_value(claim, s)):
                 out[s.source] = s
+            elif self.yes_no and s.score >= SUPPORT_FLOOR * claim.score \
+                    and self.own_coverage(s) >= max(YES_NO_COVERAGE, self.own_coverage(claim)):
+                out[s.source] = s
         return list(out.values())
+
+    @property
+    def yes_no(self) -> bool:
+        return self.kind == at.NONE and at.YES_NO.match(self.question) is not None
+
+    def own_coverage(self, s: Sentence) -> float:
+        """The idf-weighted share of the question's terms in the sentence itself."""
+        total = sum(self.question_terms.values())
+        own = set(terms(s.text))
+        return sum(w for t, w in self.question_terms.items() if t in own) / total if total else 0.0
 
 
 def _value_keys(s: Sentence) -> set[str]:

@@ -301,3 +301,24 @@ def test_on_which_day_is_answered_by_the_day(tmp_path: Path) -> None:
     ans = bot.answerer.answer("On which day did the minister visit the flooded town of Kelby?")
     _check(bot, ans)
     assert ans.text.split("\n\n")[0].lower().startswith("on wednesday"), ans.text
+
+
+def test_a_yes_no_answer_is_corroborated_by_an_outlet_stating_the_asked_point() -> None:
+    from bot.evidence import Evidence, Sentence
+
+    def sent(source: str, text: str) -> Sentence:
+        return Sentence(source, 0, len(text), text, 0.9, 0.4, None)
+
+    ev = Evidence("Did Valdoria agree to the truce?", snapshot=None, hits=[])  # type: ignore[arg-type]
+    ev.kind = at.expected(ev.question)
+    from index.lexical import terms
+    ev.question_terms = {t: 2.0 for t in terms(ev.question)}
+    claim = sent("a", "Valdoria agreed to the truce on Monday.")
+    aside = sent("b", "Critics said the truce, which Valdoria agreed to, favours the rebels.")
+    other = sent("c", "Valdoria's army moved north before the truce.")
+    ev.sentences = [claim, aside, other]
+    assert ev.yes_no
+    assert ev.supporting(claim) == [aside]
+    ev.question = "Why did Valdoria agree to the truce?"
+    ev.kind = at.expected(ev.question)
+    assert not ev.yes_no and ev.supporting(claim) == []
