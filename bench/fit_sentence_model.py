@@ -30,7 +30,7 @@ from bot.service import Newsbot
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-FIT = [f for f in FEATURES if f != "dense"]
+FIT = [f for f in FEATURES if f not in ("dense", "reason")]  # set by hand (bot/sentence_model.py)
 
 
 # The best this many sentences by the weights in force also get their MiniLM cosine to the

@@ -261,6 +261,7 @@ def candidates(
     q_pairs = {(a, b) for a, b in zip(q_seq, q_seq[1:]) if a != b}
     rarest = max(weights, key=lambda t: weights[t])
     top_sources = [src for src, _ in ev.articles]
+    why_q = ev.kind == at.NONE and _WHY.match(question) is not None
     lower_seen: dict[tuple[str, str], bool] = {}
 
     def common_in(source: str) -> Callable[[str], bool]:
@@ -313,18 +314,26 @@ def candidates(
                       if _new_value(v.text, weights, asked_text)] \
                 if ev.factoid else []
             near = _nearness(sent, values, weights, total) if values else 0.0
+            reason = 1.0 if why_q and _REASON.search(sent) else 0.0
             f = sentence_features(
                 own=own, window=window, title=title_cov, article_rank=arank, chunk_rank=crank,
                 index=j, news=len(own_t - set(weights)), dense=dense, has_value=bool(values),
                 near=near, factoid=ev.factoid, byline=byline, is_title=(s == 0 and sent == doc.meta.title),
                 length=len(own_t), bigrams=bigrams, density=density, matched=matched,
-                rarest=1.0 if rarest in own_t else 0.0,
+                rarest=1.0 if rarest in own_t else 0.0, reason=reason,
             )
             feats.append(f)
             ev.sentences.append(Sentence(source, s, e, sent, window, 0.0, pos, dense, j, values))
     return ev, feats
 
 
+_WHY = re.compile(r"^\s*(?:why\b|what (?:was|is|were|are) the (?:reason|purpose|aim|goal|motive))", re.I)
+# What a sentence giving a reason or a purpose says it with.
+_REASON = re.compile(r"\b(?:because|in a bid to|in order to|so as to|so that|aimed at|aim(?:ed)? to|"
+                     r"intended to|designed to|seeking to|sought to|in an effort to|in an attempt to|"
+                     r"to (?:distract|draw|force|gain|win|secure|acquire|push|pressure|prevent|"
+                     r"avoid|protect|counter)|due to|owing to|as a result of|the reason|purpose|"
+                     r"motivated by|in response to|in retaliation)\b", re.I)
 _LOWER = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*")
 
 

@@ -322,3 +322,18 @@ def test_a_yes_no_answer_is_corroborated_by_an_outlet_stating_the_asked_point() 
     ev.question = "Why did Valdoria agree to the truce?"
     ev.kind = at.expected(ev.question)
     assert not ev.yes_no and ev.supporting(claim) == []
+
+
+def test_a_why_question_is_answered_by_the_sentence_giving_the_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    text = ("Valdorian soldiers crossed the river into Kelby at night under heavy rain. "
+            "Valdorian commanders sent the army over the river into Kelby in a bid to draw "
+            "enemy troops away from the capital. " + FILLER)
+    (folder / "a.md").write_text(f"---\ntitle: River crossing\noutlet: War Desk\n"
+                                 f"published: 2025-03-14\n---\n{text}\n", encoding="utf-8")
+    bot = Newsbot(make_settings(tmp_path / "index"))
+    bot.index([folder])
+    ans = bot.answerer.answer("Why did the Valdorian army cross the river into Kelby?")
+    _check(bot, ans)
+    assert ans.text.startswith("Valdorian commanders sent the army"), ans.text
