@@ -236,7 +236,7 @@ def test_a_bare_figure_counts_the_words_after_it() -> None:
                  "About 5,000 people, civilians among them, stayed.", "About 5,000 people") == -1.0
 
 
-def test_a_figure_of_another_unit_is_no_rival_after_a_direct_answer() -> None:
+def test_a_figure_of_another_unit_is_no_rival_value() -> None:
     from bot.claims import Value
     from bot.evidence import Evidence, Sentence
     from bot.extractive import _new_value
@@ -250,8 +250,9 @@ def test_a_figure_of_another_unit_is_no_rival_after_a_direct_answer() -> None:
     cited_text = "Russia claims four territories."
     cited = [Sentence("a", 0, len(cited_text), cited_text, 0.5, 0.5, None,
                       values=at.spans(cited_text, at.NUMBER))]
-    assert not _new_value(ev, claim, cited, direct=True)
-    assert _new_value(ev, claim, cited, direct=False)
+    assert not _new_value(ev, claim, cited)
+    other.features["unit"] = 0.0  # a bare figure may count the asked thing
+    assert _new_value(ev, claim, cited)
 
 
 def test_a_shared_name_alone_does_not_corroborate() -> None:
@@ -337,3 +338,27 @@ def test_a_why_question_is_answered_by_the_sentence_giving_the_reason(tmp_path: 
     ans = bot.answerer.answer("Why did the Valdorian army cross the river into Kelby?")
     _check(bot, ans)
     assert ans.text.startswith("Valdorian commanders sent the army"), ans.text
+
+
+def test_with_no_leading_value_the_best_sentences_of_any_article_are_quoted(tmp_path: Path) -> None:
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    texts = {
+        "a.md": ("Food Desk", "Why turkey makes you sleepy",
+                 "Many families blame the turkey for the sleepy hours after the holiday dinner. "
+                 "The sleepy feeling after the holiday dinner is blamed on the turkey every year. "
+                 + FILLER),
+        "b.md": ("Health Desk", "The holiday dinner myth",
+                 "For decades the compound in turkey blamed for the sleepy feeling has been "
+                 "tryptophan, an amino acid. "
+                 + FILLER),
+    }
+    for name, (outlet, title, text) in texts.items():
+        (folder / name).write_text(f"---\ntitle: {title}\noutlet: {outlet}\n"
+                                   f"published: 2025-03-14\n---\n{text}\n", encoding="utf-8")
+    bot = Newsbot(make_settings(tmp_path / "index"))
+    bot.index([folder])
+    ans = bot.answerer.answer("Which compound in turkey is blamed for the sleepy feeling after the holiday dinner?")
+    _check(bot, ans)
+    assert "tryptophan" in ans.text, ans.text
+    assert {c.source for c in ans.citations} >= {"a.md", "b.md"}, ans.text
