@@ -3,6 +3,14 @@
 `Answerer.answer` is the one path every front end uses: clean the question, condense a
 follow-up, gather evidence, let the LLM writer try (when configured), fall back to the
 extractive writer, then `verify()` every citation before the answer leaves.
+
+A question after one value whose value the articles clearly give (or on which two strong
+accounts differ) is answered by the extractive writer even in LLM mode: the value and its
+quotes are the answer, and a small model only adds ways to get it wrong. On the seed dev set
+the local Qwen 1.5B wrote "The US suspended its military aid for Kyiv on Tuesday" (the quote
+says the March 3 suspension was lifted on Tuesday), cited one outlet where two give the day,
+and gave one side of a question the sources disagree on. The model writes the rest: what /
+why / how questions, and factoid questions with no clear value.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from index.search import Searcher
 from bot.citations import Citation, verify
 from bot.errors import QuestionError
 from bot.evidence import Evidence, gather
-from bot.extractive import extractive_answer
+from bot.extractive import extractive_answer, states_value
 from bot.memory import Conversation
 
 # The one refusal phrase: answering code and tests both use this constant.
@@ -137,7 +145,7 @@ class Answerer:
         ans = Answer(question=q, text=REFUSAL, refused=True, standalone_question=standalone)
         if ev.answerable:
             text, cites = "", []
-            if self.writer is not None and not llm_down:
+            if self.writer is not None and not llm_down and not states_value(ev):
                 try:
                     text, cites = self.writer.write(standalone, ev)
                     ans.mode = "llm"

@@ -27,7 +27,7 @@ import re
 
 from bot import answer_types as at
 from bot.citations import Citation, CitationBook
-from bot.claims import disagreement, mentions, speaker, values
+from bot.claims import Value, disagreement, mentions, speaker, values
 from bot.evidence import Evidence, Sentence
 
 _BYLINE = re.compile(r"^By\s+[A-Z]")
@@ -128,28 +128,46 @@ NEW_VALUES = 5
 DIRECT_ONE_ARTICLE = False
 
 
+def _leading_values(evidence: Evidence) -> tuple[Value, Value | None] | None:
+    """The value a factoid answer states first, with the figure another strong account gives
+    instead (sources that differ), when one value clearly leads."""
+    if not evidence.factoid or evidence.kind == at.CHOICE or not evidence.sentences:
+        return None
+    vals = values(evidence)
+    if not vals:
+        return None
+    margin = vals[0].score - vals[1].score if len(vals) > 1 else VALUE_MARGIN
+    pair = disagreement(evidence, vals)
+    if vals[0].sentences[0].score < VALUE_FLOOR * evidence.sentences[0].score or (
+            margin < VALUE_MARGIN and pair is None):
+        return None
+    return pair if pair is not None else (vals[0], None)
+
+
+def states_value(evidence: Evidence) -> bool:
+    """Does the extractive answer open with the asked value itself, or with sources that
+    differ on it (rather than with sentences)?"""
+    if evidence.kind == at.CHOICE:
+        return _choice_answer(evidence, evidence.citation_book()) is not None
+    return _leading_values(evidence) is not None
+
+
 def extractive_answer(evidence: Evidence, max_claims: int = 3) -> tuple[str, list[Citation]]:
     book = evidence.citation_book()
     lines: list[str] = []
     cited: list[Sentence] = []
     if evidence.kind == at.CHOICE:
         lines = _choice_answer(evidence, book) or []
-    elif evidence.factoid and evidence.sentences:
-        vals = values(evidence)
-        best = evidence.sentences[0].score
-        margin = vals[0].score - vals[1].score if len(vals) > 1 else VALUE_MARGIN
-        pair = disagreement(evidence, vals) if vals else None
-        if vals and vals[0].sentences[0].score >= VALUE_FLOOR * best and (
-                margin >= VALUE_MARGIN or pair is not None):
-            if pair is not None:
-                a, b = pair
-                sides = [(a.text, a.sentences[0]), (b.text, b.sentences[0])]
-                lines = [_differ_line(evidence, book, sides)]
-                cited = [a.sentences[0], b.sentences[0]]
-            else:
-                group = vals[0].sentences[:MAX_SOURCES]
-                lines = [f"{vals[0].text} {_markers(book, group)}.{_report(len(group))}"]
-                cited = list(group)
+    elif (lead := _leading_values(evidence)) is not None:
+        a, b = lead
+        if b is not None:
+            sides = [(a.text, a.sentences[0]), (b.text, b.sentences[0])]
+            lines = [_differ_line(evidence, book, sides)]
+            cited = [a.sentences[0], b.sentences[0]]
+        else:
+            group = a.sentences[:MAX_SOURCES]
+            lines = [f"{a.text} {_markers(book, group)}.{_report(len(group))}"]
+            cited = list(group)
     # Then the best sentences not yet quoted: the direct answer's context, or the answer
     # itself for what / why / how questions.
     top = evidence.sentences[0].score if evidence.sentences else 0.0

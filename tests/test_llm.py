@@ -388,7 +388,8 @@ def test_unanswerable_question_makes_no_request(bot: Newsbot, server: FakeOpenAI
 
 # --- follow-ups ---------------------------------------------------------------------------------
 
-STANDALONE = "When did Vladimir Putin visit the town of Sudzha in the Kursk region?"
+# Not a question after one value: those are answered from the pooled value, without the model.
+STANDALONE = "What did Vladimir Putin tell his commanders in the Kursk region?"
 
 
 def condensing(standalone: str) -> Callable[[dict[str, Any]], str]:
@@ -405,10 +406,10 @@ def test_follow_up_is_condensed_and_used_for_retrieval(
     conv = Conversation(4)
     first = bot.answerer.answer(Q_TOWN, conv)
     assert first.mode == "llm"
-    ans = bot.answerer.answer("When did Putin go there?", conv)
+    ans = bot.answerer.answer("What did Putin tell them there?", conv)
     condense_body, answer_body = server.chat_requests()[1:]
     prompt = user_prompt(condense_body)
-    assert Q_TOWN in prompt and "Follow-up question: When did Putin go there?" in prompt
+    assert Q_TOWN in prompt and "Follow-up question: What did Putin tell them there?" in prompt
     assert "Sudzha" in prompt  # the previous answer is part of the history
     assert ans.standalone_question == STANDALONE
     assert f"Question: {STANDALONE}" in user_prompt(answer_body)
@@ -424,7 +425,7 @@ def test_failed_condense_uses_the_heuristic(bot: Newsbot, server: FakeOpenAIServ
     conv = Conversation(4)
     bot.answerer.answer(Q_TOWN, conv)
     server.script({"status": 500})
-    follow_up = "When did Putin go there?"
+    follow_up = "What did Putin tell them there?"
     expected = conv.retrieval_query(follow_up)
     ans = bot.answerer.answer(follow_up, conv)
     assert ans.standalone_question == expected
@@ -576,7 +577,23 @@ def test_an_unreachable_model_is_not_waited_for_twice(sample_index: Path, server
     server.script({"delay": 3, "content": "too late"}, {"delay": 3, "content": "too late"})
     before = len(server.chat_requests())
     t0 = time.monotonic()
-    ans = bot.answerer.answer("When did Putin go there?", conv)
+    ans = bot.answerer.answer("What did Putin tell them there?", conv)
     assert time.monotonic() - t0 < 2.0
     assert ans.mode == "extractive" and ans.note and "in time" in ans.note
     assert len(server.chat_requests()) == before + 1
+
+
+def test_a_value_the_articles_clearly_give_is_answered_without_the_model(
+    bot: Newsbot, server: FakeOpenAIServer
+) -> None:
+    from bot.extractive import states_value
+
+    question = "On which day did Putin visit the Kursk region?"
+    assert states_value(gather(bot.searcher, question))
+    ans = bot.answerer.answer(question)
+    assert ans.mode == "extractive" and not ans.refused and ans.note is None
+    assert ans.text.lower().startswith("on wednesday"), ans.text
+    assert server.chat_requests() == []  # the value and its quotes are the answer
+    texts = stored_texts(bot)
+    for c in ans.citations:
+        assert texts[c.source][c.start : c.end] == c.quote
