@@ -53,6 +53,18 @@ ARTICLES = {
 }
 
 
+def index_articles(root: Path, articles: dict[str, tuple[str, str, str]]) -> Newsbot:
+    """A bot over a few crafted articles: file name -> (outlet, title, text)."""
+    folder = root / "articles"
+    folder.mkdir()
+    for name, (outlet, title, text) in articles.items():
+        (folder / name).write_text(f"---\ntitle: {title}\noutlet: {outlet}\n"
+                                   f"published: 2025-03-14\n---\n{text}\n", encoding="utf-8")
+    bot = Newsbot(make_settings(root / "index"))
+    bot.index([folder])
+    return bot
+
+
 @pytest.fixture(scope="module")
 def crafted_bot(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
     folder = tmp_path_factory.mktemp("crafted")
@@ -177,15 +189,10 @@ def test_another_article_is_quoted_only_for_a_best_value_not_yet_given() -> None
 
 
 def test_a_surname_takes_the_full_name_it_is_part_of(tmp_path: Path) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
     text = ("Star forward Maya Okafor signed a record contract with the Harbor City Gulls on "
             "Monday. Okafor said she was proud. Okafor will earn more than any player before. "
             "Okafor trained with the team on Tuesday. " + FILLER)
-    (folder / "a.md").write_text(f"---\ntitle: Record contract\noutlet: Sports Desk\n"
-                                 f"published: 2025-03-14\n---\n{text}\n", encoding="utf-8")
-    bot = Newsbot(make_settings(tmp_path / "index"))
-    bot.index([folder])
+    bot = index_articles(tmp_path, {"a.md": ("Sports Desk", "Record contract", text)})
     from bot.claims import values
     from bot.evidence import gather
     ev = gather(bot.searcher, "Which player signed a record contract with the Gulls?")
@@ -284,21 +291,15 @@ def test_a_date_question_asks_for_a_grain() -> None:
 
 
 def test_on_which_day_is_answered_by_the_day(tmp_path: Path) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    texts = {
+    bot = index_articles(tmp_path, {
         "a.md": ("North Desk", "The minister's visit to Kelby",
-                 "The minister visited the flooded town of Kelby on Wednesday, weeks after the floods of August. "
+                 "The minister visited the flooded town of Kelby on Wednesday, weeks after the "
+                 "floods of August. "
                  "She met the mayor at the town hall. " + FILLER),
         "b.md": ("South Desk", "Minister in Kelby",
                  "Kelby, which flooded in August, was visited by the minister on Wednesday. "
                  "Residents greeted her at the station. " + FILLER),
-    }
-    for name, (outlet, title, text) in texts.items():
-        (folder / name).write_text(f"---\ntitle: {title}\noutlet: {outlet}\n"
-                                   f"published: 2025-03-14\n---\n{text}\n", encoding="utf-8")
-    bot = Newsbot(make_settings(tmp_path / "index"))
-    bot.index([folder])
+    })
     ans = bot.answerer.answer("On which day did the minister visit the flooded town of Kelby?")
     _check(bot, ans)
     assert ans.text.split("\n\n")[0].lower().startswith("on wednesday"), ans.text
@@ -326,24 +327,17 @@ def test_a_yes_no_answer_is_corroborated_by_an_outlet_stating_the_asked_point() 
 
 
 def test_a_why_question_is_answered_by_the_sentence_giving_the_reason(tmp_path: Path) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
     text = ("Valdorian soldiers crossed the river into Kelby at night under heavy rain. "
             "Valdorian commanders sent the army over the river into Kelby in a bid to draw "
             "enemy troops away from the capital. " + FILLER)
-    (folder / "a.md").write_text(f"---\ntitle: River crossing\noutlet: War Desk\n"
-                                 f"published: 2025-03-14\n---\n{text}\n", encoding="utf-8")
-    bot = Newsbot(make_settings(tmp_path / "index"))
-    bot.index([folder])
+    bot = index_articles(tmp_path, {"a.md": ("War Desk", "River crossing", text)})
     ans = bot.answerer.answer("Why did the Valdorian army cross the river into Kelby?")
     _check(bot, ans)
     assert ans.text.startswith("Valdorian commanders sent the army"), ans.text
 
 
 def test_with_no_leading_value_the_best_sentences_of_any_article_are_quoted(tmp_path: Path) -> None:
-    folder = tmp_path / "articles"
-    folder.mkdir()
-    texts = {
+    bot = index_articles(tmp_path, {
         "a.md": ("Food Desk", "Why turkey makes you sleepy",
                  "Many families blame the turkey for the sleepy hours after the holiday dinner. "
                  "The sleepy feeling after the holiday dinner is blamed on the turkey every year. "
@@ -352,12 +346,7 @@ def test_with_no_leading_value_the_best_sentences_of_any_article_are_quoted(tmp_
                  "For decades the compound in turkey blamed for the sleepy feeling has been "
                  "tryptophan, an amino acid. "
                  + FILLER),
-    }
-    for name, (outlet, title, text) in texts.items():
-        (folder / name).write_text(f"---\ntitle: {title}\noutlet: {outlet}\n"
-                                   f"published: 2025-03-14\n---\n{text}\n", encoding="utf-8")
-    bot = Newsbot(make_settings(tmp_path / "index"))
-    bot.index([folder])
+    })
     ans = bot.answerer.answer("Which compound in turkey is blamed for the sleepy feeling after the holiday dinner?")
     _check(bot, ans)
     assert "tryptophan" in ans.text, ans.text
