@@ -101,7 +101,7 @@ _NAME_HEADS = re.compile(r"\bwhat\s+(is|was|are|were)\s+(the\s+)?(name|title|cal
 _DESCRIBE = re.compile(r"^\s*(why|how(?! (many|much|long|old|soon))|what (did|does|do|has|have|"
                        r"had|will|would|could|should|can)\b(?!.*\bname\b)|did|does|do|is|are|was|"
                        r"were|has|have|had|can|could|will|would)\b", re.I)
-YES_NO = re.compile(r"^\s*(is|are|was|were|did|does|do|has|have|had|could|can|will|would)\b", re.I)
+_YES_NO = re.compile(r"^\s*(is|are|was|were|did|does|do|has|have|had|could|can|will|would)\b", re.I)
 _CHOICE = re.compile(r"\b(\w+)\s+or\s+(\w+(?:\s+\w+)?)\s*\?\s*$", re.I)
 
 
@@ -123,19 +123,19 @@ def date_grain(question: str) -> str | None:
 
 
 def grain_fit(value: str, grain: str | None) -> float:
-    """Does a date value have the asked grain (1), another (-1), or is the question a plain
-    "when" (0)? "On which day" is answered by "on Wednesday" or "March 12", not "August"."""
+    """Does a date value hold the asked grain (1) or not (-1), or is the question a plain
+    "when" (0)? "On which day" is answered by "on Wednesday" or "March 12", not "August";
+    "March 12" holds a month too, "August 2024" a year ("last week" holds none)."""
     if grain is None:
         return 0.0
+    held = set()
     if _WEEKDAY.search(value) or _DAY_OF_MONTH.search(value):
-        got = "day"
-    elif _MONTH_ONLY.search(value):
-        got = "month"
-    elif _YEAR_ONLY.search(value):
-        got = "year"
-    else:
-        return -1.0  # "last week", "this year": no date of any grain
-    return 1.0 if got == grain or (grain == "year" and _YEAR_ONLY.search(value)) else -1.0
+        held.add("day")
+    if _MONTH_ONLY.search(value):
+        held.add("month")
+    if _YEAR_ONLY.search(value):
+        held.add("year")
+    return 1.0 if grain in held else -1.0
 
 
 @dataclass(frozen=True)
@@ -146,12 +146,20 @@ class Span:
     kind: str
 
 
+def _last_sentence(question: str) -> str:
+    q = question.strip()
+    return re.split(r"(?<=[.?!])\s+", q)[-1] if q else q  # quiz questions set a scene first
+
+
+def yes_no(question: str) -> bool:
+    """A question answered by yes or no ("Did Ukraine agree to the ceasefire?")."""
+    return expected(question) == NONE and _YES_NO.match(_last_sentence(question)) is not None
+
+
 def expected(question: str) -> str:
     """The kind of value that answers `question` (one of the kinds above)."""
-    q = question.strip()
-    last = re.split(r"(?<=[.?!])\s+", q)[-1] if q else q  # quiz questions set a scene first
-    if re.match(r"^\s*(is|are|was|were|did|does|do|has|have|had|could|can|will|would)\b", last,
-                re.I) and _CHOICE.search(last):
+    last = _last_sentence(question)
+    if _YES_NO.match(last) and _CHOICE.search(last):
         return CHOICE
     if _DURATION_HEAD.search(last):
         return DURATION

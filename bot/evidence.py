@@ -25,9 +25,8 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -97,6 +96,7 @@ class Sentence:
     dense: float | None = None
     index: int = 0  # the sentence's place in its article
     values: list[at.Span] = field(default_factory=list)  # answer values of the asked kind
+    own: float = 0.0  # the question's (idf-weighted) terms in the sentence itself
     _shingles: set[tuple[str, ...]] | None = None
 
     @property
@@ -176,19 +176,13 @@ class Evidence:
                                        and _shared_value(claim, s)):
                 out[s.source] = s
             elif self.yes_no and s.score >= SUPPORT_FLOOR * claim.score \
-                    and self.own_coverage(s) >= max(YES_NO_COVERAGE, self.own_coverage(claim)):
+                    and s.own >= max(YES_NO_COVERAGE, claim.own):
                 out[s.source] = s
         return list(out.values())
 
     @property
     def yes_no(self) -> bool:
-        return self.kind == at.NONE and at.YES_NO.match(self.question) is not None
-
-    def own_coverage(self, s: Sentence) -> float:
-        """The idf-weighted share of the question's terms in the sentence itself."""
-        total = sum(self.question_terms.values())
-        own = set(terms(s.text))
-        return sum(w for t, w in self.question_terms.items() if t in own) / total if total else 0.0
+        return at.yes_no(self.question)
 
 
 def _value_keys(s: Sentence) -> set[str]:
@@ -323,7 +317,8 @@ def candidates(
                 rarest=1.0 if rarest in own_t else 0.0, reason=reason,
             )
             feats.append(f)
-            ev.sentences.append(Sentence(source, s, e, sent, window, 0.0, pos, dense, j, values))
+            ev.sentences.append(Sentence(source, s, e, sent, window, 0.0, pos, dense, j, values,
+                                         own))
     return ev, feats
 
 
@@ -331,9 +326,8 @@ _WHY = re.compile(r"^\s*(?:why\b|what (?:was|is|were|are) the (?:reason|purpose|
 # What a sentence giving a reason or a purpose says it with.
 _REASON = re.compile(r"\b(?:because|in a bid to|in order to|so as to|so that|aimed at|aim(?:ed)? to|"
                      r"intended to|designed to|seeking to|sought to|in an effort to|in an attempt to|"
-                     r"to (?:distract|draw|force|gain|win|secure|acquire|push|pressure|prevent|"
-                     r"avoid|protect|counter)|due to|owing to|as a result of|the reason|purpose|"
-                     r"motivated by|in response to|in retaliation)\b", re.I)
+                     r"due to|owing to|as a result of|the reason|purpose|motivated by|"
+                     r"in response to|in retaliation)\b", re.I)
 _LOWER = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*")
 
 

@@ -288,6 +288,10 @@ def test_a_date_question_asks_for_a_grain() -> None:
     assert at.grain_fit("last year", "year") == -1.0
     assert at.grain_fit("in 2014", "year") == 1.0
     assert at.grain_fit("August", None) == 0.0
+    assert at.grain_fit("March 3", "month") == 1.0  # a day of a month holds the month
+    assert at.grain_fit("August 2024", "year") == 1.0
+    assert at.yes_no("Russia made an offer. Did Ukraine agree to the truce?")
+    assert not at.yes_no("Did Ukraine agree to the truce or reject it?")  # a choice
 
 
 def test_on_which_day_is_answered_by_the_day(tmp_path: Path) -> None:
@@ -308,16 +312,15 @@ def test_on_which_day_is_answered_by_the_day(tmp_path: Path) -> None:
 def test_a_yes_no_answer_is_corroborated_by_an_outlet_stating_the_asked_point() -> None:
     from bot.evidence import Evidence, Sentence
 
-    def sent(source: str, text: str) -> Sentence:
-        return Sentence(source, 0, len(text), text, 0.9, 0.4, None)
+    def sent(source: str, text: str, own: float) -> Sentence:
+        return Sentence(source, 0, len(text), text, 0.9, 0.4, None, own=own)
 
     ev = Evidence("Did Valdoria agree to the truce?", snapshot=None, hits=[])  # type: ignore[arg-type]
     ev.kind = at.expected(ev.question)
-    from index.lexical import terms
-    ev.question_terms = {t: 2.0 for t in terms(ev.question)}
-    claim = sent("a", "Valdoria agreed to the truce on Monday.")
-    aside = sent("b", "Critics said the truce, which Valdoria agreed to, favours the rebels.")
-    other = sent("c", "Valdoria's army moved north before the truce.")
+    # own: the share of the question's terms (valdoria, agree, truce) in the sentence
+    claim = sent("a", "Valdoria agreed to the truce on Monday.", 1.0)
+    aside = sent("b", "Critics said the truce, which Valdoria agreed to, favours the rebels.", 1.0)
+    other = sent("c", "Valdoria's army moved north before the truce.", 2 / 3)
     ev.sentences = [claim, aside, other]
     assert ev.yes_no
     assert ev.supporting(claim) == [aside]
