@@ -62,6 +62,12 @@ _QUOTED = re.compile(r"[“\"‘']([^“”\"‘’]{2,60}?)[”\"’']")
 _CAP = r"(?:[A-Z][\w'’.&*-]*|[A-Z]{2,}|\*[A-Z]+)"
 _CAP_RUN = re.compile(rf"{_CAP}(?:(?:\s+(?:of|the|de|du|da|von|van|and|&|for|al|bin|on|in|la)"
                       rf")*\s+{_CAP})*")
+# Words that open a sentence (or a question quoted in an article) and are no part of the name
+# after them ("Will Louisiana ...?", "Starting Monday, ...").
+_OPENERS = set("""Will Can Could Should Would Did Does Do Is Are Was Were Has Have Had Since
+Although Though Because Once Despite During Following Amid Like Unlike Without Among Even Just
+Only Starting Beginning Including Until Unless Whether Why""".split())
+_OPENING = " \"“‘'([-—–"  # what may come before a sentence's first word
 # Capitalised words that are no value on their own.
 _NOT_NAMES = set("""A An The This That These Those It Its He She They We I You His Her Their Our
 But And Or So If In On At By For From With As Of To Into After Before When While Where Which
@@ -203,13 +209,9 @@ def _noun_kind(word: str) -> str | None:
     return None
 
 
-def _which_head(last: str) -> str | None:
-    """The kind the noun after "which"/"what" names, or NAME; None when there is none.
-
-    The phrase ends at a verb-like stop word or at "of"; its head is its last place, date or
-    person noun within four words ("which US state raises...": a place, "which Russian state
-    news agency": a person, "which member of the squad": a person, "what is the official
-    deadline": a date, "which type of weather": a name)."""
+def _head_words(last: str) -> list[str] | None:
+    """The noun phrase after "which" / "what" ("which Olympic gymnast won ...": Olympic
+    gymnast), None when the question has none."""
     m = _HEAD_WORDS.search(last)
     if not m:
         return None
@@ -230,6 +232,46 @@ def _which_head(last: str) -> str | None:
         phrase.append(w)
         if w.lower() == "of":
             break
+    return phrase or None
+
+
+_NAME_OF = re.compile(r"\b(?:name|title|type|kind)\s+of\s+((?:[\w’'-]+\s*){1,6})", re.I)
+
+
+def type_noun(question: str) -> str | None:
+    """What the answer is, in the question's words ("Olympic gymnast", "city", "blaze"), to
+    judge by meaning whether a candidate value is one; None when the question names none.
+    "Who" and "where" give no noun: "person" and "place" as nouns changed no bench dev answer
+    and made "Geneva" as likely a place as "Jeddah, Saudi Arabia"."""
+    last = _last_sentence(question)
+    m = _HEAD_WORDS.search(last)
+    named = _NAME_OF.search(last)
+    phrase: list[str] | None = None
+    if named:  # "what is the name of the blaze": a blaze
+        phrase = [w for w in named.group(1).split() if w.lower() not in ("the", "a", "an")]
+        cut = next((i for i, w in enumerate(phrase) if w.lower() in _HEAD_STOPS), len(phrase))
+        phrase = phrase[:cut]
+    elif m and m.group(1).lower() == "which":  # "what" is as often followed by a verb ("what hit")
+        phrase = _head_words(last)
+    if phrase:
+        words = phrase[:4]
+        for i in range(len(words) - 1, -1, -1):
+            if _noun_kind(words[i]) is not None:
+                return " ".join(words[: i + 1])
+        words = [w for w in words if w.lower() != "of"]
+        if words and not (len(words) == 1 and words[0].lower() in ("name", "type", "kind")):
+            return " ".join(words[:3])
+    return None
+
+
+def _which_head(last: str) -> str | None:
+    """The kind the noun after "which"/"what" names, or NAME; None when there is none.
+
+    The phrase ends at a verb-like stop word or at "of"; its head is its last place, date or
+    person noun within four words ("which US state raises...": a place, "which Russian state
+    news agency": a person, "which member of the squad": a person, "what is the official
+    deadline": a date, "which type of weather": a name)."""
+    phrase = _head_words(last)
     if not phrase:
         return None
     for w in reversed(phrase[:4]):  # the last noun of a noun phrase is its head
@@ -251,7 +293,8 @@ def _cap_runs(text: str) -> list[tuple[int, int]]:
         s, e = m.start(), m.end()
         words = text[s:e].split()
         # Drop leading and trailing words that are no names ("The", "But", "President").
-        while words and (words[0].strip(".,'’") in _NOT_NAMES or words[0].islower()):
+        while words and (words[0].strip(".,'’") in _NOT_NAMES or words[0].islower() or (
+                words[0] in _OPENERS and len(words) > 1 and not text[:s].strip(_OPENING))):
             s += len(words[0])
             while s < e and text[s] == " ":
                 s += 1
@@ -273,6 +316,21 @@ def _cap_runs(text: str) -> list[tuple[int, int]]:
         if e > s:
             out.append((s, e))
     return out
+
+
+_AND = re.compile(r"\s+and\s+")
+
+
+def _split_and(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """Two names joined by "and", either of several words, are two values ("San Antonio Spurs
+    and Memphis Grizzlies"); "Bed Bath & Beyond" and "Tehama and Butte" stay one."""
+    m = _AND.search(text, s, e)
+    if m is None or m.end() >= e:
+        return [(s, e)]
+    left, right = text[s:m.start()], text[m.end():e]
+    if " " not in left and " " not in right:
+        return [(s, e)]
+    return [(s, m.start()), *_split_and(text, m.end(), e)]
 
 
 def spans(text: str, kind: str, common: Callable[[str], bool] | None = None) -> list[Span]:
@@ -304,7 +362,8 @@ def spans(text: str, kind: str, common: Callable[[str], bool] | None = None) -> 
                 else:
                     joined.append((s, e))
             runs = joined
-        opening = len(text) - len(text.lstrip(" \"“‘'([-—–"))
+        opening = len(text) - len(text.lstrip(_OPENING))
+        runs = [r for run in runs for r in _split_and(text, *run)]
         for s, e in runs:
             if common is not None and s == opening and " " not in text[s:e] \
                     and common(text[s:e].lower()):

@@ -80,6 +80,9 @@ YES_NO_COVERAGE = 0.8
 _AUTHOR_Q = re.compile(r"\b(who (wrote|authored|reported)|author|written by|byline|reporter)\b", re.I)
 _AUTHOR_WORDS = "wrote write written author authored article story piece report reporter"
 _BYLINE = re.compile(r"^By\s+[A-Z]")
+# A dateline standing alone as a sentence ("New York CNN Business —", "Colombo, Sri Lanka CNN —"):
+# where the story was filed, no claim of its own.
+_DATELINE = re.compile(r"^\W*(?:[\w.'’&()]+[\s,]+){0,6}[\w.'’&()]*\s*[—–-]+\s*$")
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 _WORDS = re.compile(r"(?u)\b\w\w+\b")  # the words `index.lexical.terms` reads
 
@@ -127,6 +130,9 @@ class Evidence:
     # Vectors of sentences given as (source, start), embedded on demand and cached by
     # content (`Searcher.sentence_vectors`): for comparing two sentences by meaning.
     fetch_vectors: Callable[[list[tuple[str, int]]], dict[tuple[str, int], np.ndarray]] | None = None
+    # Vectors of short texts (candidate values), cached by content: None where there is no
+    # encoder (crafted evidence in tests).
+    embed: Callable[[list[str]], np.ndarray] | None = None
 
     @cached_property
     def passages(self) -> list[Passage]:
@@ -223,7 +229,8 @@ def candidates(
     r = searcher.retrieve(query, as_of)
     snap, hits = r.snapshot, r.hits
     ev = Evidence(question, snap, hits, top_k, vectors=dict(r.sentence_vecs),
-                  fetch_vectors=lambda keys: searcher.sentence_vectors(snap, keys))
+                  fetch_vectors=lambda keys: searcher.sentence_vectors(snap, keys),
+                  embed=searcher.vectors.embed)
     ev.kind = at.expected(question)
     weights = {t: snap.idf(t) for t in set(terms(query))}
     author_q = bool(_AUTHOR_Q.search(question))
@@ -292,6 +299,8 @@ def candidates(
             win_t = own_t.union(*sent_terms[max(0, j - 1): j + 2])
             window = sum(w for t, w in weights.items() if t in win_t) / total
             byline = author_q and bool(_BYLINE.match(sent))
+            if _DATELINE.match(sent):
+                continue  # bench dev answer recall 0.722 -> 0.727 (it was quoted as a claim)
             if window <= 0 and not byline:
                 continue  # shares no word with the question, nor do its neighbours
             own = sum(w for t, w in weights.items() if t in own_t) / total

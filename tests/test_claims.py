@@ -354,3 +354,68 @@ def test_with_no_leading_value_the_best_sentences_of_any_article_are_quoted(tmp_
     _check(bot, ans)
     assert "tryptophan" in ans.text, ans.text
     assert {c.source for c in ans.citations} >= {"a.md", "b.md"}, ans.text
+
+
+def test_the_question_names_the_kind_of_thing_asked_for() -> None:
+    assert at.type_noun("Which Olympic gymnast won the gold medal in the floor final?") == "Olympic gymnast"
+    assert at.type_noun("California is burning. What is the name of the blaze?") == "blaze"
+    assert at.type_noun("The awards took place in which city?") == "city"
+    assert at.type_noun("What hit the vehicles on the road?") is None  # "what" + a verb
+    assert at.type_noun("Who won the prize?") is None
+
+
+def test_a_value_of_the_asked_kind_scores_higher(crafted_bot: Newsbot) -> None:
+    from bot.claims import Value, _type_fit
+    from bot.evidence import Evidence
+
+    for question, wrong, right in [
+        ("Which social media platform banned political fundraising?", "Donald Trump", "Facebook"),
+        ("Which country did the president flee to?", "Gotabaya Rajapaksa", "Maldives"),
+    ]:
+        ev = Evidence(question, snapshot=None, hits=[],  # type: ignore[arg-type]
+                      embed=crafted_bot.searcher.vectors.embed)
+        ev.kind = at.expected(question)
+        vals = [Value(wrong.lower(), wrong, at.NAME), Value(right.lower(), right, at.NAME)]
+        _type_fit(ev, vals)
+        assert vals[1].score > vals[0].score, (question, [(v.text, v.score) for v in vals])
+
+
+def test_names_joined_by_and_are_two_values_and_an_opener_is_no_part_of_a_name() -> None:
+    texts = lambda t: [s.text for s in at.spans(t, at.PERSON)]  # noqa: E731
+    assert texts("The San Antonio Spurs and Memphis Grizzlies named new coaches.") == [
+        "San Antonio Spurs", "Memphis Grizzlies"]
+    assert texts("The shares of Bed Bath & Beyond fell.") == ["Bed Bath & Beyond"]
+    assert texts("The fire burned in Tehama and Butte counties.") == ["Tehama and Butte"]
+    assert texts("Will Louisiana be the first state to do so?") == ["Louisiana"]
+    assert texts("Officials said Will Louisiana was the name of the boat.") == ["Will Louisiana"]
+
+
+def test_a_dateline_is_never_a_claim(tmp_path: Path) -> None:
+    text = ("Port Alder, Valdoria Harbour Desk —\n\n"
+            "The storm destroyed the old lighthouse at Port Alder on Monday night. "
+            "Harbour workers cleared the debris from the Port Alder quay. " + FILLER)
+    bot = index_articles(tmp_path, {"a.md": ("Harbour Desk", "Storm at Port Alder", text)})
+    from bot.evidence import gather
+    ev = gather(bot.searcher, "What did the storm destroy at Port Alder?")
+    assert ev.sentences and not any("—" in s.text for s in ev.sentences), [s.text for s in ev.sentences]
+
+
+def test_with_no_leading_value_a_quote_gives_the_best_value() -> None:
+    from bot.claims import Value
+    from bot.evidence import Evidence, Sentence
+    from bot.extractive import _with_best_value
+
+    def sent(source: str, text: str) -> Sentence:
+        return Sentence(source, 0, len(text), text, 0.5, 0.5, None, values=at.spans(text, at.PERSON))
+
+    ev = Evidence("Who won the prize?", snapshot=None, hits=[])  # type: ignore[arg-type]
+    ev.kind = at.expected(ev.question)
+    best = sent("d", "The prize went to Ada Lovelace.")
+    second = sent("b", "Alan Turing was praised by the jury.")
+    ev.pooled_values = [Value("ada lovelace", "Ada Lovelace", at.PERSON, sentences=[best]),
+                        Value("alan turing", "Alan Turing", at.PERSON, sentences=[second])]
+    groups = [[sent("a", "The prize jury met on Monday.")], [second],
+              [sent("c", "The ceremony was held in a large hall.")]]
+    out = _with_best_value(ev, groups, 3)
+    assert [g[0].text for g in out] == [groups[0][0].text, second.text, best.text]
+    assert _with_best_value(ev, out, 3) == out  # already given: unchanged
