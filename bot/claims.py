@@ -132,19 +132,19 @@ def _values(ev: Evidence) -> list[Value]:
         words = set(v.key.split())
         host = next((m for m in merged if words < set(m.key.split()) or set(m.key.split()) < words),
                     None)
-        if host is not None and v.kind not in (at.NUMBER, at.DURATION, at.DATE):
+        if host is not None and v.kind not in (at.NUMBER, at.DURATION):  # "6 August" holds "August"
             if len(v.key) > len(host.key) and (v.mentions >= host.mentions or (
                     len(host.key.split()) == 1 and len(v.key.split()) <= 3)):
                 # the fuller form names it ("LeBron James", not "James")
                 host.key, host.text = v.key, v.text
-            host.mentions += v.mentions
-            host.near = max(host.near, v.near)
-            host.support += v.support
-            host.fit += v.fit
-            host.initial = host.initial and v.initial
-            for s in v.sentences:
-                if s.source not in host.sources:
-                    host.sentences.append(s)
+            _merge(host, v)
+            # ...and so are the other values inside the fuller name ("New York Knicks" holds
+            # "New York" and "Knicks"): it changed no bench dev or seed answer, but without it
+            # one team was two values, and its best sentence was quoted twice.
+            words = set(host.key.split())
+            for o in [m for m in merged if m is not host and set(m.key.split()) < words]:
+                _merge(host, o)
+                merged.remove(o)
             continue
         merged.append(v)
     titles = " ".join((ev.snapshot.document(src).meta.title or "")  # type: ignore[union-attr]
@@ -178,6 +178,19 @@ def _type_fit(ev: Evidence, vals: list[Value]) -> None:
     for v, x in zip(vals, vecs[1:]):
         v.features["type"] = float(x @ vecs[0])
         v.score += VALUE_WEIGHTS["type"] * v.features["type"]
+
+
+def _merge(host: Value, v: Value) -> None:
+    """Count `v` as a mention of `host`."""
+    host.mentions += v.mentions
+    host.near = max(host.near, v.near)
+    host.support += v.support
+    host.fit += v.fit
+    host.initial = host.initial and v.initial
+    host.rank = min(host.rank, v.rank)
+    for s in v.sentences:
+        if s.source not in host.sources:
+            host.sentences.append(s)
 
 
 def value_features(ev: Evidence, v: Value, best: float, titles: str) -> dict[str, float]:
@@ -313,7 +326,10 @@ def _nearness(sent: str, sp: at.Span, weights: dict[str, float]) -> float:
 
 
 def mentions(sentence: Sentence, value: Value) -> bool:
-    return any(value_key(sp.text, sp.kind) == value.key for sp in sentence.values) or \
+    """Does the sentence give the value (or a shorter form merged into it: "Knicks" for "New
+    York Knicks")?"""
+    return any(sentence is s for s in value.sentences) or \
+        any(value_key(sp.text, sp.kind) == value.key for sp in sentence.values) or \
         re.search(rf"(?<!\w){re.escape(value.text)}(?!\w)", sentence.text) is not None
 
 

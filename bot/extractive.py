@@ -218,10 +218,11 @@ def _with_best_value(evidence: Evidence, groups: list[list[Sentence]],
     vals = values(evidence)
     if not vals or any(mentions(s, vals[0]) for g in groups for s in g):
         return groups
+    best_sentence = vals[0].sentences[0]
     if len(groups) >= max_claims:
         best = vals[:NEW_VALUES]
         idle = [g for g in groups[1:] if not any(mentions(s, v) for s in g for v in best)]
         drop = idle[-1] if idle else groups[-1]
         groups = [g for g in groups if g is not drop]
     kept = [s for g in groups for s in g]
-    return [*groups, _group(evidence, vals[0].sentences[0], kept)]
+    return [*groups, _group(evidence, best_sentence, kept)]

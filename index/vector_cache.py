@@ -7,7 +7,8 @@ vector is valid whatever article, version or snapshot the sentence is found in.
 
 The cache is kept in the process and appended to one file per model in the data folder
 (`<data_dir>/vectors/<model>.bin`, fixed-size records: 16-byte key, then the float32 vector),
-so other processes and later runs reuse it. Appends hold an flock; a record cut short by a
+so other processes and later runs reuse it. Candidate answer values (`bot/claims.py`) are
+embedded and cached the same way. Appends hold an flock; a record cut short by a
 `kill -9` is dropped by the next writer (the file is cut back to whole records), and readers
 only ever read whole records.
 """

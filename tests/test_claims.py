@@ -419,3 +419,42 @@ def test_with_no_leading_value_a_quote_gives_the_best_value() -> None:
     out = _with_best_value(ev, groups, 3)
     assert [g[0].text for g in out] == [groups[0][0].text, second.text, best.text]
     assert _with_best_value(ev, out, 3) == out  # already given: unchanged
+
+
+def test_a_fuller_name_takes_every_value_inside_it(tmp_path: Path) -> None:
+    text = ("In New York, the Knicks fired their head coach on Tuesday. "
+            "The New York Knicks had reached the conference finals this year. " + FILLER)
+    bot = index_articles(tmp_path, {"a.md": ("Sports Desk", "Coach fired", text)})
+    from bot.claims import values
+    from bot.evidence import gather
+    ev = gather(bot.searcher, "Which NBA team fired its head coach?")
+    keys = [v.key for v in values(ev)]
+    assert "new york knicks" in keys, keys
+    assert "knicks" not in keys and "new york" not in keys, keys
+
+
+def test_a_date_holds_the_coarser_date_inside_it(tmp_path: Path) -> None:
+    text = ("Valdorian troops crossed the border on 6 August, in a surprise attack. "
+            "The crossing in August embarrassed the government. " + FILLER)
+    bot = index_articles(tmp_path, {"a.md": ("War Desk", "Border crossing", text)})
+    from bot.claims import values
+    from bot.evidence import gather
+    ev = gather(bot.searcher, "When did Valdorian troops cross the border?")
+    vals = values(ev)
+    assert vals and vals[0].key == "6 august" and vals[0].mentions == 2, [(v.key, v.mentions) for v in vals]
+
+
+def test_a_sentence_giving_a_merged_shorter_form_is_not_quoted_twice() -> None:
+    from bot.claims import Value
+    from bot.evidence import Evidence, Sentence
+    from bot.extractive import _with_best_value
+
+    def sent(source: str, text: str) -> Sentence:
+        return Sentence(source, 0, len(text), text, 0.5, 0.5, None, values=at.spans(text, at.PERSON))
+
+    ev = Evidence("Which team fired its coach?", snapshot=None, hits=[])  # type: ignore[arg-type]
+    ev.kind = at.expected(ev.question)
+    short = sent("a", "The Knicks fired their coach on Tuesday.")
+    ev.pooled_values = [Value("new york knicks", "New York Knicks", at.PERSON, sentences=[short])]
+    groups = [[short], [sent("b", "Fans were stunned.")]]
+    assert _with_best_value(ev, groups, 3) == groups
