@@ -90,6 +90,8 @@ def value_key(text: str, kind: str) -> str:
             break
         t = u
     t = re.sub(r"'s$", "", t)
+    if kind == at.DATE:
+        t = t.replace(",", "")  # "June 1, 2026" holds "June 1"
     if kind in (at.NUMBER, at.DURATION):
         t = t.replace(",", "").replace("per cent", "%").replace("percent", "%").replace(" %", "%")
     return re.sub(r"\s+", " ", t)

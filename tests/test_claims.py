@@ -458,3 +458,8 @@ def test_a_sentence_giving_a_merged_shorter_form_is_not_quoted_twice() -> None:
     ev.pooled_values = [Value("new york knicks", "New York Knicks", at.PERSON, sentences=[short])]
     groups = [[short], [sent("b", "Fans were stunned.")]]
     assert _with_best_value(ev, groups, 3) == groups
+
+
+def test_a_date_key_reads_past_its_commas() -> None:
+    from bot.claims import value_key
+    assert set(value_key("June 1", at.DATE).split()) < set(value_key("Monday, June 1, 2026", at.DATE).split())
