@@ -597,3 +597,26 @@ def test_a_value_the_articles_clearly_give_is_answered_without_the_model(
     texts = stored_texts(bot)
     for c in ans.citations:
         assert texts[c.source][c.start : c.end] == c.quote
+
+
+def test_the_strongest_evidence_is_shown_when_the_model_did_not_cite_it(
+    bot: Newsbot, server: FakeOpenAIServer
+) -> None:
+    question = "What did Yuri Ushakov say the ceasefire would give Ukraine?"
+    ev = gather(bot.searcher, question, top_k=bot.settings.top_k)
+    best = next(s for s in ev.sentences if s.relevant)
+    last = len(ev.passages)  # a passage without the best sentence: the model answers from it
+    assert not (ev.passages[-1].source == best.source
+                and ev.passages[-1].start <= best.start < ev.passages[-1].end)
+    server.responder = lambda body: answer_from(body, [last])
+    ans = bot.answerer.answer(question)
+    assert ans.mode == "llm", ans.note
+    assert_checked(bot, ans, question)
+    assert ans.text.endswith(f"{best.text} [{len(ans.citations)}]"), ans.text
+    assert (ans.citations[-1].source, ans.citations[-1].start) == (best.source, best.start)
+
+    first = next(i for i, p in enumerate(ev.passages, 1)  # the passage holding it
+                 if p.source == best.source and p.start <= best.start < p.end)
+    server.responder = lambda body: cited(best.text, f"[{first}]")
+    ans = bot.answerer.answer(question)
+    assert ans.mode == "llm" and len(ans.citations) == 1, ans.text  # cited: nothing added

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.answer import LLMFailure
 from bot.citations import Citation
+from index.types import ArticleMeta
 from bot.evidence import Evidence
 from bot.llm.client import CallFailed, LLMOptions, chat, make_client
 from bot.llm.grounding import FALLBACK, check_answer, strip_markers, strip_thinking
@@ -122,7 +123,8 @@ class LLMWriter:
         except CallFailed as exc:
             raise LLMFailure(f"the language model {exc}; {FALLBACK}") from None
         try:
-            return check_answer(raw, evidence, question)
+            text, cites = check_answer(raw, evidence, question)
+            return with_best_quote(text, cites, evidence)
         except LLMFailure:
             raise
         except Exception:  # a checker bug must cost the LLM answer, not the whole answer
@@ -130,3 +132,21 @@ class LLMWriter:
             raise LLMFailure(
                 f"the language model's answer could not be checked; {FALLBACK}"
             ) from None
+
+
+def with_best_quote(text: str, cites: list[Citation], evidence: Evidence) -> tuple[str, list[Citation]]:
+    """The checked answer, followed by the sentence the evidence scorer ranks first when the
+    model cited nothing of it: a small model often answers from the wrong passage, and the
+    reader should see the strongest evidence whatever the model made of it."""
+    shown = [q for p in evidence.passages for q in (p, *p.also)]
+    best = next((s for s in evidence.sentences if s.relevant), None)
+    if best is not None and not any(
+            p.source == best.source and p.start <= best.start and best.end <= p.end for p in shown):
+        best = None  # the model was not shown it: an answer cites the passages it was given
+    if not cites or best is None or any(
+            c.source == best.source and c.start < best.end and best.start < c.end for c in cites):
+        return text, cites
+    doc = evidence.snapshot.document(best.source)
+    n = max(c.n for c in cites) + 1
+    quote = Citation(n, best.source, best.text, best.start, best.end, doc.meta if doc else ArticleMeta())
+    return f"{text}\n\n{best.text} [{n}]", [*cites, quote]
