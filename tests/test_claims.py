@@ -402,11 +402,9 @@ def test_a_dateline_is_never_a_claim(tmp_path: Path) -> None:
 
 def test_with_no_leading_value_a_quote_gives_the_best_value() -> None:
     from bot.claims import Value
-    from bot.evidence import Evidence, Sentence
+    from bot.evidence import Evidence
     from bot.extractive import _with_best_value
-
-    def sent(source: str, text: str) -> Sentence:
-        return Sentence(source, 0, len(text), text, 0.5, 0.5, None, values=at.spans(text, at.PERSON))
+    sent = _person_sentence
 
     ev = Evidence("Who won the prize?", snapshot=None, hits=[])  # type: ignore[arg-type]
     ev.kind = at.expected(ev.question)
@@ -446,11 +444,9 @@ def test_a_date_holds_the_coarser_date_inside_it(tmp_path: Path) -> None:
 
 def test_a_sentence_giving_a_merged_shorter_form_is_not_quoted_twice() -> None:
     from bot.claims import Value
-    from bot.evidence import Evidence, Sentence
+    from bot.evidence import Evidence
     from bot.extractive import _with_best_value
-
-    def sent(source: str, text: str) -> Sentence:
-        return Sentence(source, 0, len(text), text, 0.5, 0.5, None, values=at.spans(text, at.PERSON))
+    sent = _person_sentence
 
     ev = Evidence("Which team fired its coach?", snapshot=None, hits=[])  # type: ignore[arg-type]
     ev.kind = at.expected(ev.question)
@@ -463,3 +459,9 @@ def test_a_sentence_giving_a_merged_shorter_form_is_not_quoted_twice() -> None:
 def test_a_date_key_reads_past_its_commas() -> None:
     from bot.claims import value_key
     assert set(value_key("June 1", at.DATE).split()) < set(value_key("Monday, June 1, 2026", at.DATE).split())
+
+
+def _person_sentence(source: str, text: str):  # type: ignore[no-untyped-def]
+    """A crafted sentence whose values are the names it holds."""
+    from bot.evidence import Sentence
+    return Sentence(source, 0, len(text), text, 0.5, 0.5, None, values=at.spans(text, at.PERSON))

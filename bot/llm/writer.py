@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.answer import LLMFailure
-from bot.citations import Citation
 from index.types import ArticleMeta
+
+from bot.citations import Citation
 from bot.evidence import Evidence
 from bot.llm.client import CallFailed, LLMOptions, chat, make_client
 from bot.llm.grounding import FALLBACK, check_answer, strip_markers, strip_thinking
