@@ -26,7 +26,7 @@ from bot.answer import REFUSAL, Answer
 from bot.evidence import gather
 from bot.answer import LLMFailure
 from bot.errors import NewsbotError, PromptError
-from bot.llm.grounding import check_answer
+from bot.llm.grounding import check_answer, strip_markers
 from bot.llm.passages import neutralise
 from bot.memory import Conversation
 from bot.service import Newsbot, make_writer
@@ -612,7 +612,10 @@ def test_the_strongest_evidence_is_shown_when_the_model_did_not_cite_it(
     ans = bot.answerer.answer(question)
     assert ans.mode == "llm", ans.note
     assert_checked(bot, ans, question)
-    assert ans.text.endswith(f"{best.text} [{len(ans.citations)}]"), ans.text
+    added = ans.text.split("\n\n")[-1]
+    assert f"[{len(ans.citations)}]" in added, ans.text
+    assert strip_markers(added) == best.text, ans.text
+    assert_every_sentence_cited(ans.text)
     assert (ans.citations[-1].source, ans.citations[-1].start) == (best.source, best.start)
 
     first = next(i for i, p in enumerate(ev.passages, 1)  # the passage holding it

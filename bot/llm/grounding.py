@@ -458,7 +458,7 @@ class Checker:
         self.report.repaired += 1
         nums = self.cite(self.sources[k], q) + self.corroborate(bare, claim, figures, {k},
                                                                 whole_speaker)
-        out = _append_markers(bare, list(dict.fromkeys(nums)))
+        out = append_markers(bare, list(dict.fromkeys(nums)))
         self._note_attribution(out, claim, {k: whole_speaker})
         return out
 
@@ -618,7 +618,7 @@ def _renumber(text: str, matches: list[re.Match[str]], kept: dict[int, list[int]
     return tidy("".join(out))
 
 
-def _append_markers(bare: str, nums: list[int]) -> str:
+def append_markers(bare: str, nums: list[int]) -> str:
     """'Claim.' -> 'Claim [3].', the style the system prompt asks for."""
     markers = "".join(f"[{n}]" for n in nums)
     m = _TRAILING_PUNCT.search(bare)

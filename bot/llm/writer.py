@@ -15,7 +15,7 @@ from index.types import ArticleMeta
 from bot.citations import Citation
 from bot.evidence import Evidence
 from bot.llm.client import CallFailed, LLMOptions, chat, make_client
-from bot.llm.grounding import FALLBACK, check_answer, strip_markers, strip_thinking
+from bot.llm.grounding import FALLBACK, append_markers, check_answer, strip_markers, strip_thinking
 from bot.llm.passages import format_passages
 from bot.llm.prompts import Prompts
 from bot.memory import Conversation
@@ -150,4 +150,4 @@ def with_best_quote(text: str, cites: list[Citation], evidence: Evidence) -> tup
     doc = evidence.snapshot.document(best.source)
     n = max(c.n for c in cites) + 1
     quote = Citation(n, best.source, best.text, best.start, best.end, doc.meta if doc else ArticleMeta())
-    return f"{text}\n\n{best.text} [{n}]", [*cites, quote]
+    return f"{text}\n\n{append_markers(best.text, [n])}", [*cites, quote]
