@@ -22,7 +22,9 @@
   when no value leads, one quote gives the best pooled value all the same, in place of the
   last claim that gives none of the best values (`_with_best_value`; with the value "type"
   feature of bot/claims.py: bench dev answer recall 0.713 -> 0.722, tune 0.673 -> 0.699,
-  held-out 0.760 -> 0.750; without it, tune 0.690 and held-out 0.740; seed unchanged).
+  held-out 0.760 -> 0.750; without it, tune 0.690 and held-out 0.740; seed unchanged). With
+  the lone-dateline and "A and B" changes of the same commit, the figures became 0.727, tune
+  0.699, held-out 0.760.
 """
 
 from __future__ import annotations
