@@ -465,3 +465,39 @@ def _person_sentence(source: str, text: str):  # type: ignore[no-untyped-def]
     """A crafted sentence whose values are the names it holds."""
     from bot.evidence import Sentence
     return Sentence(source, 0, len(text), text, 0.5, 0.5, None, values=at.spans(text, at.PERSON))
+
+
+CONTINUED = {
+    # What the accord required is said by "It", a paragraph after the sentence naming it.
+    "h_accord.md": ("Border Times", "Accord signed in Tarvos",
+                    "The accord was signed in Tarvos after two days of talks. Envoys from six "
+                    "nations watched the ceremony from the old town hall.\n\n"
+                    "It required both armies to pull back ten kilometres from the river. "
+                    "Farmers near the river welcomed the news.\n\n" + FILLER),
+    # ...and what the charter banned, by "It" in the very next sentence.
+    "i_charter.md": ("Civic Review", "Council charter adopted in Morvale",
+                     "The charter was adopted by the Morvale council on Monday. It bans "
+                     "delivery lorries from the cathedral square before noon. "
+                     "Shopkeepers said they would adapt. " + FILLER),
+    "j_council.md": ("Morvale Star", "Morvale council's long charter debate",
+                     "The Morvale council also adopted a budget for the harbour on Monday. "
+                     "Members of the Morvale council praised the charter. " + FILLER),
+}
+
+
+@pytest.fixture(scope="module")
+def continued_bot(tmp_path_factory: pytest.TempPathFactory) -> Newsbot:
+    return index_articles(tmp_path_factory.mktemp("continued"), CONTINUED)
+
+
+@pytest.mark.parametrize("question, words", [
+    ("What did the accord signed in Tarvos require?", "ten kilometres"),
+    ("What does the charter adopted by the Morvale council forbid?", "delivery lorries"),
+])
+def test_a_sentence_carrying_on_with_it_is_quoted_after_the_one_it_carries_on(
+    continued_bot: Newsbot, question: str, words: str
+) -> None:
+    ans = continued_bot.answerer.answer(question)
+    _check(continued_bot, ans)
+    claims = ans.text.split("\n\nSources:")[0].split("\n\n")
+    assert len(claims) >= 2 and words in claims[1], ans.text
