@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -149,6 +150,8 @@ def _values(ev: Evidence) -> list[Value]:
                 merged.remove(o)
             continue
         merged.append(v)
+    if ev.kind == at.PLACE:
+        merged = _demonyms_to_places(merged)
     titles = " ".join((ev.snapshot.document(src).meta.title or "")  # type: ignore[union-attr]
                       for src, _ in ev.articles if ev.snapshot.document(src) is not None).lower()
     lowered = [s.text.lower() for s in ev.sentences]
@@ -180,6 +183,26 @@ def _type_fit(ev: Evidence, vals: list[Value]) -> None:
     for v, x in zip(vals, vecs[1:]):
         v.features["type"] = float(x @ vecs[0])
         v.score += VALUE_WEIGHTS["type"] * v.features["type"]
+
+
+def _demonyms_to_places(vals: list[Value]) -> list[Value]:
+    """A place question's "Brazilian" is a mention of Brazil when Brazil is a value too
+    ("Turkish" of Turkey, "Chinese" of China): the demonym cannot be the answer, the place it
+    names can. Bench dev answer recall 0.727 -> 0.732 (one tune question; unambiguous 0.665 ->
+    0.670); seed unchanged (31/34)."""
+    out: list[Value] = []
+    for v in vals:
+        place = None
+        if " " not in v.key and _DEMONYM.search(v.key):
+            place = next((c for c in vals if c is not v and " " not in c.key
+                          and not _DEMONYM.search(c.key)
+                          and len(os.path.commonprefix([c.key, v.key])) >= max(4, len(c.key) - 2)),
+                         None)
+        if place is None:
+            out.append(v)
+        else:
+            _merge(place, v)
+    return out
 
 
 def _merge(host: Value, v: Value) -> None:

@@ -501,3 +501,17 @@ def test_a_sentence_carrying_on_with_it_is_quoted_after_the_one_it_carries_on(
     _check(continued_bot, ans)
     claims = ans.text.split("\n\nSources:")[0].split("\n\n")
     assert len(claims) >= 2 and words in claims[1], ans.text
+
+
+def test_a_demonym_counts_as_a_mention_of_its_place() -> None:
+    from bot.claims import Value, _demonyms_to_places
+    s1 = _person_sentence("a", "Lume, the Valdorian singer, has died.")
+    s2 = _person_sentence("b", "Valdoria's president declared a day of mourning.")
+    s3 = _person_sentence("c", "An Indian fan flew in from Indonesia.")
+    vals = [Value("valdorian", "Valdorian", at.PLACE, mentions=3, sentences=[s1]),
+            Value("valdoria", "Valdoria", at.PLACE, mentions=1, sentences=[s2]),
+            Value("indian", "Indian", at.PLACE, mentions=1, sentences=[s3]),
+            Value("indonesia", "Indonesia", at.PLACE, mentions=1, sentences=[s3])]
+    out = _demonyms_to_places(vals)
+    assert [v.key for v in out] == ["valdoria", "indian", "indonesia"]  # "ind" is no country's stem
+    assert out[0].mentions == 4 and out[0].sources == ["b", "a"]
