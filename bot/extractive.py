@@ -2,7 +2,10 @@
 
 - A question after one value (who / where / when / how many / which) gets the value itself
   first ("Sudzha [1][2]. (2 sources report this.)"), cited by the sentences that give it; the
-  quotes, shown under the answer, prove it.
+  quotes, shown under the answer, prove it. They write it as the answer states it: a shorter
+  form merged into the value ("2026" of "June 1, 2026") proves nothing (`_stating`: 15 of
+  the 74 direct answers to bench dev questions cited such a quote; answer recall unchanged,
+  cites a gold article 0.904 -> 0.890; seed unchanged).
 - Two strong accounts giving different figures, or the two options of an "X or Y?" question
   each found, are said plainly: "Sources differ: Syrsky says 942 [1]; Gerasimov says over 400
   [2]."
@@ -200,7 +203,7 @@ def extractive_answer(evidence: Evidence, max_claims: int = 3) -> tuple[str, lis
             lines = [_differ_line(evidence, book, sides)]
             cited = [a.sentences[0], b.sentences[0]]
         else:
-            group = a.sentences[:MAX_SOURCES]
+            group = _stating(evidence, a) or a.sentences[:MAX_SOURCES]
             lines = [f"{a.text} {_markers(book, group)}.{_report(len(group))}"]
             cited = list(group)
     # Then the best sentences not yet quoted: the direct answer's context, or the answer
@@ -233,6 +236,18 @@ def extractive_answer(evidence: Evidence, max_claims: int = 3) -> tuple[str, lis
         groups = _with_best_value(evidence, groups, max_claims)
     lines += [f"{g[0].text} {_markers(book, g)}{_report(len(g))}" for g in groups]
     return "\n\n".join(lines), book.citations
+
+
+def _stating(evidence: Evidence, v: Value) -> list[Sentence]:
+    """The value's sentences that write it as the answer states it, best first, one per
+    outlet: a merged shorter form ("2026" of "June 1, 2026", "Virginia" of "Charleston, West
+    Virginia") is no quote for the fuller one."""
+    pat = re.compile(rf"(?<!\w){re.escape(v.text)}(?!\w)", re.I)
+    out: dict[str, Sentence] = {}
+    for s in (*v.sentences, *evidence.sentences):
+        if s.relevant and s.source not in out and pat.search(s.text):
+            out[s.source] = s
+    return sorted(out.values(), key=lambda s: -s.score)[:MAX_SOURCES]
 
 
 def _group(evidence: Evidence, claim: Sentence, cited: list[Sentence]) -> list[Sentence]:

@@ -515,3 +515,17 @@ def test_a_demonym_counts_as_a_mention_of_its_place() -> None:
     out = _demonyms_to_places(vals)
     assert [v.key for v in out] == ["valdoria", "indian", "indonesia"]  # "ind" is no country's stem
     assert out[0].mentions == 4 and out[0].sources == ["b", "a"]
+
+
+def test_a_direct_answer_cites_only_sentences_that_write_it() -> None:
+    from bot.claims import Value
+    from bot.evidence import Evidence
+    from bot.extractive import _stating
+    ev = Evidence("When does the festival open?", snapshot=None, hits=[])  # type: ignore[arg-type]
+    year = _person_sentence("a", "The 2026 festival will be the largest yet.")
+    full = _person_sentence("b", "The festival opens on June 1, 2026, in the old port.")
+    again = _person_sentence("c", "Organisers confirmed the June 1, 2026 opening.")
+    year.score, full.score, again.score = 0.9, 0.5, 0.4
+    ev.sentences = [year, full, again]
+    v = Value("june 1 2026", "June 1, 2026", at.DATE, sentences=[year, full])  # "2026" merged in
+    assert _stating(ev, v) == [full, again]
