@@ -9,6 +9,7 @@ import pytest
 
 from conftest import make_settings, stored_texts
 from bot import answer_types as at
+from bot.claims import values
 from bot.service import Newsbot
 
 FILLER = (
@@ -63,6 +64,16 @@ def index_articles(root: Path, articles: dict[str, tuple[str, str, str]]) -> New
     bot = Newsbot(make_settings(root / "index"))
     bot.index([folder])
     return bot
+
+
+def one_article_values(root: Path, title: str, text: str, question: str):  # type: ignore[no-untyped-def]
+    """The evidence for `question` over one crafted article (its pooled values computed)."""
+    from bot.claims import values
+    from bot.evidence import gather
+    bot = index_articles(root, {"a.md": ("Desk", title, text)})
+    ev = gather(bot.searcher, question)
+    values(ev)
+    return ev
 
 
 @pytest.fixture(scope="module")
@@ -192,10 +203,8 @@ def test_a_surname_takes_the_full_name_it_is_part_of(tmp_path: Path) -> None:
     text = ("Star forward Maya Okafor signed a record contract with the Harbor City Gulls on "
             "Monday. Okafor said she was proud. Okafor will earn more than any player before. "
             "Okafor trained with the team on Tuesday. " + FILLER)
-    bot = index_articles(tmp_path, {"a.md": ("Sports Desk", "Record contract", text)})
-    from bot.claims import values
-    from bot.evidence import gather
-    ev = gather(bot.searcher, "Which player signed a record contract with the Gulls?")
+    ev = one_article_values(tmp_path, "Record contract", text,
+                            "Which player signed a record contract with the Gulls?")
     assert "maya okafor" in [v.key for v in values(ev)]
     assert "okafor" not in [v.key for v in values(ev)]
 
@@ -394,9 +403,8 @@ def test_a_dateline_is_never_a_claim(tmp_path: Path) -> None:
     text = ("Port Alder, Valdoria Harbour Desk —\n\n"
             "The storm destroyed the old lighthouse at Port Alder on Monday night. "
             "Harbour workers cleared the debris from the Port Alder quay. " + FILLER)
-    bot = index_articles(tmp_path, {"a.md": ("Harbour Desk", "Storm at Port Alder", text)})
-    from bot.evidence import gather
-    ev = gather(bot.searcher, "What did the storm destroy at Port Alder?")
+    ev = one_article_values(tmp_path, "Storm at Port Alder", text,
+                            "What did the storm destroy at Port Alder?")
     assert ev.sentences and not any("—" in s.text for s in ev.sentences), [s.text for s in ev.sentences]
 
 
@@ -422,10 +430,7 @@ def test_with_no_leading_value_a_quote_gives_the_best_value() -> None:
 def test_a_fuller_name_takes_every_value_inside_it(tmp_path: Path) -> None:
     text = ("In New York, the Knicks fired their head coach on Tuesday. "
             "The New York Knicks had reached the conference finals this year. " + FILLER)
-    bot = index_articles(tmp_path, {"a.md": ("Sports Desk", "Coach fired", text)})
-    from bot.claims import values
-    from bot.evidence import gather
-    ev = gather(bot.searcher, "Which NBA team fired its head coach?")
+    ev = one_article_values(tmp_path, "Coach fired", text, "Which NBA team fired its head coach?")
     keys = [v.key for v in values(ev)]
     assert "new york knicks" in keys, keys
     assert "knicks" not in keys and "new york" not in keys, keys
@@ -434,10 +439,7 @@ def test_a_fuller_name_takes_every_value_inside_it(tmp_path: Path) -> None:
 def test_a_date_holds_the_coarser_date_inside_it(tmp_path: Path) -> None:
     text = ("Valdorian troops crossed the border on 6 August, in a surprise attack. "
             "The crossing in August embarrassed the government. " + FILLER)
-    bot = index_articles(tmp_path, {"a.md": ("War Desk", "Border crossing", text)})
-    from bot.claims import values
-    from bot.evidence import gather
-    ev = gather(bot.searcher, "When did Valdorian troops cross the border?")
+    ev = one_article_values(tmp_path, "Border crossing", text, "When did Valdorian troops cross the border?")
     vals = values(ev)
     assert vals and vals[0].key == "6 august" and vals[0].mentions == 2, [(v.key, v.mentions) for v in vals]
 
