@@ -254,7 +254,10 @@ def type_noun(question: str) -> str | None:
     elif m and m.group(1).lower() == "which":  # "what" is as often followed by a verb ("what hit")
         phrase = _head_words(last)
     if phrase:
-        words = phrase[:4]
+        # "the new variant identified in Kelby": the noun ends before a participle
+        cut = next((i for i, w in enumerate(phrase) if i and len(w) > 5 and w.islower()
+                    and w.endswith("ed")), len(phrase))
+        words = phrase[:cut][:4]
         for i in range(len(words) - 1, -1, -1):
             if _noun_kind(words[i]) is not None:
                 return " ".join(words[: i + 1])

@@ -531,3 +531,13 @@ def test_a_direct_answer_cites_only_sentences_that_write_it() -> None:
     ev.sentences = [year, full, again]
     v = Value("june 1 2026", "June 1, 2026", at.DATE, sentences=[year, full])  # "2026" merged in
     assert _stating(ev, v) == [full, again]
+
+
+def test_a_name_takes_the_asked_noun_after_it(tmp_path: Path) -> None:
+    text = ("Doctors in Kelby identified a new strain of the virus this winter. The Tarvo variant "
+            "spreads faster than any strain before it, the health agency said. "
+            "Tarvo is the village where the first case was found. " + FILLER)
+    ev = one_article_values(tmp_path, "New strain in Kelby", text,
+                            "What is the name of the new variant identified in Kelby?")
+    assert "Tarvo variant" in [v.text for v in values(ev)[:2]], [v.text for v in values(ev)]
+    assert "tarvo" not in [v.key for v in values(ev)]  # the bare name is the same value
