@@ -37,7 +37,7 @@ _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
                  "fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
                  "fifty|sixty|seventy|eighty|ninety|hundred|dozen|dozens|hundreds|thousands|"
                  "millions|half|a dozen")
-_SCALE = r"(?:\s+(?:million|billion|trillion|thousand|hundred|bn|m))?"
+_SCALE = r"(?:\s+(?:million|billion|trillion|thousand|hundred|bn|m)\b)?"
 _UNIT = (r"(?:\s*(?:%|percent|per cent|percentage points?)|\s+(?:square\s+)?(?:kilometres|"
          r"kilometers|km|miles|metres|meters|feet|foot|inches|acres|hectares|tons|tonnes|pounds|"
          r"kilograms|kg|degrees|points|votes|people|years?|months?|weeks?|days?|hours?|minutes?|"
@@ -45,7 +45,8 @@ _UNIT = (r"(?:\s*(?:%|percent|per cent|percentage points?)|\s+(?:square\s+)?(?:k
          r"employees|jobs|stores|[a-z]+s\b))?")
 _NUM = (rf"(?:(?:about|around|nearly|almost|over|more than|less than|at least|up to|some|"
         rf"roughly|approximately|just over|just under)\s+)?"
-        rf"(?:[$£€¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}|\d[\d,]*(?:\.\d+)?{_SCALE}(?:-\d[\d,]*)?"
+        rf"(?:[$£€¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}|(?<![^\W\d_])\d[\d,]*(?:\.\d+)?(?![^\W\d_])"
+        rf"{_SCALE}(?:-\d[\d,]*)?"
         rf"|\b(?:{_NUMBER_WORDS})(?:[- ](?:{_NUMBER_WORDS}))*\b{_SCALE})")
 NUMBER_RE = re.compile(rf"{_NUM}{_UNIT}", re.I)
 DURATION_RE = re.compile(

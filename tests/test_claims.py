@@ -541,3 +541,11 @@ def test_a_name_takes_the_asked_noun_after_it(tmp_path: Path) -> None:
                             "What is the name of the new variant identified in Kelby?")
     assert "Tarvo variant" in [v.text for v in values(ev)[:2]], [v.text for v in values(ev)]
     assert "tarvo" not in [v.key for v in values(ev)]  # the bare name is the same value
+
+
+def test_a_figure_is_not_read_out_of_a_word() -> None:
+    def figures(text: str) -> list[str]:
+        return [s.text for s in at.spans(text, at.NUMBER)]
+    assert figures("4moms recalled 2 million MamaRoo swings.") == ["2 million"]
+    assert figures("The CPSC said 60,000 MamaRoo swings were sold.") == ["60,000"]
+    assert figures("G7 leaders pledged $5 million to 3,000 people.") == ["$5 million", "3,000 people"]
