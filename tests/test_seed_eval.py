@@ -16,7 +16,7 @@ from bot.service import Newsbot
 
 from conftest import SEED
 
-ANSWERED_WELL = 0.85  # of answerable questions (measured: 30/34 = 0.88)
+ANSWERED_WELL = 0.88  # of answerable questions (measured: 31/34 = 0.91; 30/34 = 0.88 passes)
 DECLINED = 6  # of the 6 unanswerable ones (measured: 6)
 PRECISION = 0.96  # citations whose source is a gold source (measured: 0.986)
 
