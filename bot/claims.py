@@ -144,8 +144,10 @@ def _values(ev: Evidence) -> list[Value]:
                     None)
         if host is not None and v.kind not in (at.NUMBER, at.DURATION):  # "6 August" holds "August"
             if len(v.key) > len(host.key) and (v.mentions >= host.mentions or (
-                    len(host.key.split()) == 1 and len(v.key.split()) <= 3)):
-                # the fuller form names it ("LeBron James", not "James")
+                    len(host.key.split()) == 1 and len(v.key.split()) <= 3)
+                    or v.key.endswith(", " + host.key)):
+                # the fuller form names it ("LeBron James", not "James"; "Jeddah, Saudi
+                # Arabia", the place within the place, not "Saudi Arabia")
                 host.key, host.text = v.key, v.text
             _merge(host, v)
             # ...and so are the other values inside the fuller name ("New York Knicks" holds

@@ -549,3 +549,18 @@ def test_a_figure_is_not_read_out_of_a_word() -> None:
     assert figures("4moms recalled 2 million MamaRoo swings.") == ["2 million"]
     assert figures("The CPSC said 60,000 MamaRoo swings were sold.") == ["60,000"]
     assert figures("G7 leaders pledged $5 million to 3,000 people.") == ["$5 million", "3,000 people"]
+
+
+def test_the_place_within_the_place_names_the_value(tmp_path: Path) -> None:
+    from bot.evidence import gather
+    bot = index_articles(tmp_path, {
+        "a.md": ("Desk", "Border talks held in North Valdoria",
+                 "The border talks were held in North Valdoria this week. The talks held in North "
+                 "Valdoria lasted two days. Both delegations praised the talks held in North "
+                 "Valdoria. " + FILLER),
+        "b.md": ("Wire", "Accord signed",
+                 "After the talks, the accord was signed in Kelby, North Valdoria, on Friday. " + FILLER),
+    })
+    ev = gather(bot.searcher, "In which city were the talks held?")
+    texts_ = [v.text for v in values(ev)]
+    assert "Kelby, North Valdoria" in texts_ and "North Valdoria" not in texts_, texts_
