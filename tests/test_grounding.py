@@ -324,3 +324,24 @@ def test_a_headline_with_the_claim_words_does_not_hide_the_speaker() -> None:
     ev = evidence(("head.txt", HEADLINE))
     text, _ = check_answer("Ushakov explained Moscow's position on the ceasefire agreement [1].", ev)
     assert "Ushakov" in text
+
+
+AID = """Aid to Kyiv restored
+
+The US lifted its March 3 suspension of military aid for Kyiv on Tuesday after talks in Jeddah.
+
+Officials said deliveries would restart within days.
+"""
+
+
+def test_a_claim_that_turns_an_undoing_around_is_not_supported() -> None:
+    """The local Qwen wrote 'The US suspended its military aid for Kyiv on Tuesday' from this
+    sentence: every word and the day are in it, the meaning is the reverse."""
+    ev = evidence(("aid.txt", AID))
+    with pytest.raises(LLMFailure):
+        check_answer("The US suspended its military aid for Kyiv on Tuesday [1].",
+                     ev)  # type: ignore[arg-type]
+    for fine in ("The US lifted its suspension of military aid for Kyiv on Tuesday [1].",
+                 "The US suspended military aid for Kyiv on March 3 [1]."):  # the undone thing's date
+        text, cites = check_answer(fine, ev)  # type: ignore[arg-type]
+        assert cites and "[1]" in text, fine

@@ -14,6 +14,7 @@ It cannot tell "accepted" from "rejected"; the verbatim quotes are what let a re
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -299,14 +300,13 @@ class Checker:
     # -- one sentence --
 
     @staticmethod
-    def anchored(q: Quote, src: PassageFacts, need: set[str]) -> bool:
-        """The claim's figures and dates are in the sentence that holds most of it."""
-        if not need:
-            return True
+    def anchored(q: Quote, src: PassageFacts, need: set[str], bare: str = "") -> bool:
+        """The claim's figures and dates are in the sentence that holds most of it, and the
+        claim does not turn that sentence around (`reverses`)."""
         if q.main < 0:
-            return False
+            return not need
         s, e = src.spans[q.main]
-        return need <= anchors(src.text[s:e])
+        return need <= anchors(src.text[s:e]) and not (bare and reverses(bare, src.text[s:e]))
 
     def among(self, speaker: Speaker | None, src: PassageFacts) -> set[int] | None:
         return None if speaker is None else self.spoken_by(speaker, src)
@@ -347,6 +347,7 @@ class Checker:
         self, claim: set[str], figures: set[str], speaker: Speaker | None = None,
         exclude: set[int] = frozenset(),  # type: ignore[assignment]
         need: set[str] = frozenset(),  # type: ignore[assignment]
+        bare: str = "",
     ) -> tuple[int, Quote] | None:
         """Attach a sentence to the passage that clearly supports it best (and, when the
         sentence names a speaker, where that speaker says it)."""
@@ -354,7 +355,7 @@ class Checker:
             ((q, k) for q, k, src in ((self.quote(claim, src, self.among(speaker, src)), k, src)
                                       for k, src in enumerate(self.sources)
                                       if k not in exclude and figures <= _figures(src))
-             if self.anchored(q, src, need)
+             if self.anchored(q, src, need, bare)
              and (speaker is None or self.speaks(speaker, claim, src))),
             key=lambda x: -x[0].support,
         )
@@ -411,7 +412,7 @@ class Checker:
                     misattributed.append(k - 1)  # supported, but in someone else's words
                     mis_speaker = mis_speaker or speaker
                     continue
-                if q.support < MIN_MARKER_SUPPORT or not self.anchored(q, src, need):
+                if q.support < MIN_MARKER_SUPPORT or not self.anchored(q, src, need, bare):
                     self.report.unsupported_markers += 1
                     continue
                 if speaker is not None and not self.speaks(speaker, sub_claim, src):
@@ -437,7 +438,7 @@ class Checker:
             whole_speaker = whole_speaker or mis_speaker
             assert whole_speaker is not None
             fixed = self.repair(claim, figures, whole_speaker, exclude=set(misattributed),
-                                need=anchors(bare))
+                                need=anchors(bare), bare=bare)
             if fixed is None:
                 cited = [{"source": self.sources[k].passage.source,
                           "speaker": self.speaker_label(claim, self.sources[k], whole_speaker)}
@@ -450,7 +451,7 @@ class Checker:
                 return None
             self.report.reattributed += 1
         else:
-            fixed = self.repair(claim, figures, whole_speaker, need=anchors(bare))
+            fixed = self.repair(claim, figures, whole_speaker, need=anchors(bare), bare=bare)
         if fixed is None:
             return None
         k, q = fixed
@@ -479,7 +480,7 @@ class Checker:
                 continue
             q = self.quote(claim, src, self.among(speaker, src))
             if (q.support < CORROBORATE_SUPPORT or not key <= q.covered
-                    or not self.anchored(q, src, anchors(bare))):
+                    or not self.anchored(q, src, anchors(bare), bare)):
                 continue
             if speaker is not None and not self.speaks(speaker, claim, src):
                 continue
@@ -571,6 +572,43 @@ class Checker:
             # Supported by the passages, but about something else than the question.
             raise LLMFailure(f"the language model's answer was not about the question; {FALLBACK}")
         return text, self.book.citations
+
+
+# Verbs that undo what follows them ("lifted its March 3 suspension of military aid").
+_UNDO = re.compile(r"\b(?:lift(?:s|ed|ing)?|end(?:s|ed|ing)?|revers(?:e|es|ed|ing)|"
+                   r"cancel(?:s|led|ed|ling)?|overturn(?:s|ed|ing)?|scrap(?:s|ped|ping)?|"
+                   r"rescind(?:s|ed|ing)?|revok(?:e|es|ed|ing)|repeal(?:s|ed|ing)?|undo(?:es|ne)?|"
+                   r"undid|withdr(?:aw|aws|awn|ew)|drop(?:s|ped|ping)?)\b", re.I)
+_UNDONE_WINDOW = 5  # words after the verb that may name what it undoes
+_GRAMMAR = frozenset("its the a an their his her this that of on for to in".split())
+
+
+def reverses(claim: str, quote: str) -> bool:
+    """Does the claim state as done what the quote says was undone? "The US suspended its
+    military aid on Tuesday" from "The US lifted its March 3 suspension of military aid for
+    Kyiv on Tuesday": the words and the day are all in the quote, so only this catches it (the
+    local Qwen wrote exactly that). A claim that keeps an undoing verb, or the undone noun
+    itself, is left to the other checks."""
+    if _UNDO.search(claim):
+        return False
+    claim_words = {w.lower() for w in re.findall(r"[A-Za-z]+", claim)}
+    dated = anchors(claim)
+    for m in _UNDO.finditer(quote):
+        after = list(re.finditer(r"[A-Za-z’'-]+|\d+", quote[m.end():]))[:_UNDONE_WINDOW]
+        for w_ in after:
+            noun = w_.group(0).lower()
+            if noun in _GRAMMAR or len(noun) < 3 or noun in claim_words:
+                continue
+            stem = max(3, len(noun) - 4)
+            if not any(len(os.path.commonprefix([noun, w])) >= stem and w.endswith(("ed", "ing"))
+                       for w in claim_words):
+                continue
+            # "suspended military aid on March 3" from "lifted its March 3 suspension": the
+            # claim's date is the undone thing's own, so the claim is about that thing
+            if dated and dated <= anchors(quote[m.end(): m.end() + w_.end()]):
+                continue
+            return True
+    return False
 
 
 def _in_terms(term: str, pool: set[str]) -> bool:
