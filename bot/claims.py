@@ -364,7 +364,12 @@ def mentions(sentence: Sentence, value: Value) -> bool:
     York Knicks")?"""
     return any(sentence is s for s in value.sentences) or \
         any(value_key(sp.text, sp.kind) == value.key for sp in sentence.values) or \
-        re.search(rf"(?<!\w){re.escape(value.text)}(?!\w)", sentence.text) is not None
+        writes(sentence, value)
+
+
+def writes(sentence: Sentence, value: Value) -> bool:
+    """Does the sentence write the value as the answer states it (not a shorter form)?"""
+    return re.search(rf"(?<!\w){re.escape(value.text)}(?!\w)", sentence.text) is not None
 
 
 def disagreement(ev: Evidence, vals: list[Value]) -> tuple[Value, Value] | None:

@@ -42,7 +42,7 @@ import re
 
 from bot import answer_types as at
 from bot.citations import Citation, CitationBook
-from bot.claims import Value, disagreement, mentions, speaker, values
+from bot.claims import Value, disagreement, mentions, speaker, values, writes
 from bot.evidence import Evidence, Sentence
 
 _BYLINE = re.compile(r"^By\s+[A-Z]")
@@ -242,10 +242,9 @@ def _stating(evidence: Evidence, v: Value) -> list[Sentence]:
     """The value's sentences that write it as the answer states it, best first, one per
     outlet: a merged shorter form ("2026" of "June 1, 2026", "Virginia" of "Charleston, West
     Virginia") is no quote for the fuller one."""
-    pat = re.compile(rf"(?<!\w){re.escape(v.text)}(?!\w)", re.I)
     out: dict[str, Sentence] = {}
     for s in (*v.sentences, *evidence.sentences):
-        if s.relevant and s.source not in out and pat.search(s.text):
+        if s.relevant and s.source not in out and writes(s, v):
             out[s.source] = s
     return sorted(out.values(), key=lambda s: -s.score)[:MAX_SOURCES]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from index.chunking import sentence_spans
-from index.lexical import overlap, shingles, terms
+from index.lexical import overlap, shingles, stopwords, terms
 from index.types import Passage
 
 from bot.answer import LLMFailure
@@ -580,7 +580,7 @@ _UNDO = re.compile(r"\b(?:lift(?:s|ed|ing)?|end(?:s|ed|ing)?|revers(?:e|es|ed|in
                    r"rescind(?:s|ed|ing)?|revok(?:e|es|ed|ing)|repeal(?:s|ed|ing)?|undo(?:es|ne)?|"
                    r"undid|withdr(?:aw|aws|awn|ew)|drop(?:s|ped|ping)?)\b", re.I)
 _UNDONE_WINDOW = 5  # words after the verb that may name what it undoes
-_GRAMMAR = frozenset("its the a an their his her this that of on for to in".split())
+_POSSESSIVES = frozenset({"its", "his", "her"})  # not among bm25s' stop words
 
 
 def reverses(claim: str, quote: str) -> bool:
@@ -597,7 +597,7 @@ def reverses(claim: str, quote: str) -> bool:
         after = list(re.finditer(r"[A-Za-z’'-]+|\d+", quote[m.end():]))[:_UNDONE_WINDOW]
         for w_ in after:
             noun = w_.group(0).lower()
-            if noun in _GRAMMAR or len(noun) < 3 or noun in claim_words:
+            if noun in stopwords() or noun in _POSSESSIVES or len(noun) < 3 or noun in claim_words:
                 continue
             stem = max(3, len(noun) - 4)
             if not any(len(os.path.commonprefix([noun, w])) >= stem and w.endswith(("ed", "ing"))

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.answer import LLMFailure
-from index.types import ArticleMeta
-
 from bot.citations import Citation
 from bot.evidence import Evidence
 from bot.llm.client import CallFailed, LLMOptions, chat, make_client
@@ -147,7 +145,8 @@ def with_best_quote(text: str, cites: list[Citation], evidence: Evidence) -> tup
     if not cites or best is None or any(
             c.source == best.source and c.start < best.end and best.start < c.end for c in cites):
         return text, cites
-    doc = evidence.snapshot.document(best.source)
-    n = max(c.n for c in cites) + 1
-    quote = Citation(n, best.source, best.text, best.start, best.end, doc.meta if doc else ArticleMeta())
-    return f"{text}\n\n{append_markers(best.text, [n])}", [*cites, quote]
+    book = evidence.citation_book()  # the checked quotes keep their numbers; the new one follows
+    for c in sorted(cites, key=lambda c: c.n):
+        book.cite(c.source, c.start, c.end)
+    n = book.cite(best.source, best.start, best.end)
+    return f"{text}\n\n{append_markers(book.citations[n - 1].quote, [n])}", book.citations
