@@ -38,11 +38,13 @@ _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
                  "fifty|sixty|seventy|eighty|ninety|hundred|dozen|dozens|hundreds|thousands|"
                  "millions|half|a dozen")
 _SCALE = r"(?:\s+(?:million|billion|trillion|thousand|hundred|bn|m)\b)?"
-_UNIT = (r"(?:\s*(?:%|percent|per cent|percentage points?)|\s+(?:square\s+)?(?:kilometres|"
+# "30-day" counts days as "30 days" does.
+_UNIT = (r"(?:\s*(?:%|percent|per cent|percentage points?)|-[a-z]+(?:-[a-z]+)*\b|\s+(?:square\s+)?(?:kilometres|"
          r"kilometers|km|miles|metres|meters|feet|foot|inches|acres|hectares|tons|tonnes|pounds|"
          r"kilograms|kg|degrees|points|votes|people|years?|months?|weeks?|days?|hours?|minutes?|"
          r"seconds?|times|matches|games|seats|cases|deaths|vehicles|cars|units|children|"
-         r"employees|jobs|stores|[a-z]+s\b))?")
+         r"employees|jobs|stores|(?!(?:was|is|has|as|this|its|his|us|does|less|across|plus|thus|"
+         r"unless|perhaps|whereas|always|yes)\b)[a-z]+s\b))?")
 _NUM = (rf"(?:(?:about|around|nearly|almost|over|more than|less than|at least|up to|some|"
         rf"roughly|approximately|just over|just under)\s+)?"
         rf"(?:[$£€¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}|(?<![^\W\d_])\d[\d,]*(?:\.\d+)?(?![^\W\d_])"
@@ -60,8 +62,10 @@ DATE_RE = re.compile(
 _QUOTED = re.compile(r"[“\"‘']([^“”\"‘’]{2,60}?)[”\"’']")
 # A run of capitalised words, with the small words names carry inside ("Bank of England",
 # "Bed Bath & Beyond", "I'm a Celebrity"); digits join a run only after a capital ("BA.5").
+# A run starts at a word's start, with one lower-case letter before the capital ("iPhone",
+# "eBay"): never inside a word ("Phone" of "iPhone", "OS" of "macOS").
 _CAP = r"(?:[A-Z][\w'’.&*-]*|[A-Z]{2,}|\*[A-Z]+)"
-_CAP_RUN = re.compile(rf"{_CAP}(?:(?:\s+(?:of|the|de|du|da|von|van|and|&|for|al|bin|on|in|la)"
+_CAP_RUN = re.compile(rf"(?<![^\W\d_])[a-z]?{_CAP}(?:(?:\s+(?:of|the|de|du|da|von|van|and|&|for|al|bin|on|in|la)"
                       rf")*\s+{_CAP})*")
 # Words that open a sentence (or a question quoted in an article) and are no part of the name
 # after them ("Will Louisiana ...?", "Starting Monday, ...").
@@ -291,20 +295,32 @@ _DURATION_HEAD = re.compile(r"\bhow long\b|\bfor how (long|many (days|weeks|mont
                             re.I)
 
 
+# A month before a day is a date, not a name ("Iowa Republicans will caucus Jan. 15").
+_MONTH_WORD = re.compile(rf"^(?:{_MONTHS})\.?$")
+_DAY_AFTER = re.compile(r"\.?\s+\d")
+
+
+def _bare(word: str) -> str:
+    """The word without its punctuation or possessive ("Editor's" is "Editor")."""
+    w = word.strip(".,'’")
+    return w[:-2] if w[-2:] in ("'s", "’s") else w
+
+
 def _cap_runs(text: str) -> list[tuple[int, int]]:
     out = []
     for m in _CAP_RUN.finditer(text):
         s, e = m.start(), m.end()
         words = text[s:e].split()
         # Drop leading and trailing words that are no names ("The", "But", "President").
-        while words and (words[0].strip(".,'’") in _NOT_NAMES or words[0].islower() or (
+        while words and (_bare(words[0]) in _NOT_NAMES or words[0].islower() or (
                 words[0] in _OPENERS and len(words) > 1 and not text[:s].strip(_OPENING))):
             s += len(words[0])
             while s < e and text[s] == " ":
                 s += 1
             words.pop(0)
-        while words and (words[-1].strip(".,'’") in _NOT_NAMES or words[-1].lower() in
-                         ("of", "the", "and", "&", "for", "on", "in")):
+        while words and (_bare(words[-1]) in _NOT_NAMES or words[-1].lower() in
+                         ("of", "the", "and", "&", "for", "on", "in")
+                         or _MONTH_WORD.match(words[-1]) and _DAY_AFTER.match(text, e)):
             e -= len(words[-1])
             while e > s and text[e - 1] == " ":
                 e -= 1
@@ -334,7 +350,18 @@ def _split_and(text: str, s: int, e: int) -> list[tuple[int, int]]:
     left, right = text[s:m.start()], text[m.end():e]
     if " " not in left and " " not in right:
         return [(s, e)]
-    return [(s, m.start()), *_split_and(text, m.end(), e)]
+    after = m.end() + (4 if right.startswith("the ") else 0)  # "... and the Apple Vision Pro"
+    return [(s, m.start()), *_split_and(text, after, e)]
+
+
+# Figures that count nothing: the day of a date ("June 11"), a year standing alone ("in 2030",
+# not "2030 votes"), a clock time ("10:05 a.m.").
+_NOT_COUNTS = re.compile(
+    rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?|\b\d{{1,2}}(?:st|nd|rd|th)?"
+    rf"\s+(?:{_MONTHS})\b(?:,?\s+\d{{4}})?|\b\d{{1,2}}:\d\d\b")
+# "Millions of ..." says there are many, not how many.
+_VAGUE = re.compile(r"^(?:\w+\s+)?(?:dozens|hundreds|thousands|millions|billions)\b(?!\s+of\s+\d)", re.I)
+_YEAR = re.compile(r"(?:1[89]|20)\d\d(?:-(?:1[89]|20)?\d\d)?")
 
 
 def spans(text: str, kind: str, common: Callable[[str], bool] | None = None) -> list[Span]:
@@ -345,8 +372,12 @@ def spans(text: str, kind: str, common: Callable[[str], bool] | None = None) -> 
     ("Despite", "Grocery", "Photos") is the sentence's first word, not a name."""
     found: list[Span] = []
     if kind in (NUMBER,):
+        dated = [(m.start(), m.end()) for m in _NOT_COUNTS.finditer(text)]
         found += [Span(m.start(), m.end(), m.group(0), NUMBER) for m in NUMBER_RE.finditer(text)
-                  if any(c.isdigit() for c in m.group(0)) or len(m.group(0)) > 2]
+                  if (any(c.isdigit() for c in m.group(0)) or len(m.group(0)) > 2)
+                  and not any(a <= m.start() < b for a, b in dated)
+                  and not _YEAR.fullmatch(m.group(0).rstrip(",. "))
+                  and not _VAGUE.match(m.group(0))]
     elif kind == DURATION:
         found += [Span(m.start(), m.end(), m.group(0), DURATION) for m in DURATION_RE.finditer(text)]
     elif kind == DATE:

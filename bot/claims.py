@@ -426,6 +426,9 @@ def _comparable(a: Value, b: Value) -> bool:
     sentence that names the other's unit ("942 ... captured as prisoners" vs "over 400
     prisoners")?"""
     ga, gb = _signature(a), _signature(b)
+    if not ga and not gb:  # two bare figures: "four Ukrainian territories", "942 Russian soldiers"
+        ca, cb = _counted(a), _counted(b)
+        return not (ca and cb) or bool(ca & cb)
     if ga == gb:
         return True
     if not ga:

@@ -564,3 +564,41 @@ def test_the_place_within_the_place_names_the_value(tmp_path: Path) -> None:
     ev = gather(bot.searcher, "In which city were the talks held?")
     texts_ = [v.text for v in values(ev)]
     assert "Kelby, North Valdoria" in texts_ and "North Valdoria" not in texts_, texts_
+
+
+def test_a_name_starts_at_a_word_and_a_possessive_not_name_is_none() -> None:
+    def names(text: str) -> list[str]:
+        return [s.text for s in at.spans(text, at.NAME)]
+    assert names("The iPhone and the Apple Vision Pro sold well.") == ["iPhone", "Apple Vision Pro"]
+    assert names("It runs macOS only.") == []  # no "OS" out of the middle of a word
+    assert names("Editor's Note: Kelby Post reporters contributed.") == ["Kelby Post"]
+    # a month before a day is a date, not part of a name; "Jan" alone is still a first name
+    assert names("Iowa Republicans will caucus on Jan. 15.") == ["Iowa Republicans"]
+    assert names("Jan Koum founded WhatsApp.") == ["Jan Koum", "WhatsApp"]
+
+
+def test_dates_years_times_and_vague_counts_are_no_figures() -> None:
+    def figures(text: str) -> list[str]:
+        return [s.text for s in at.spans(text, at.NUMBER)]
+    assert figures("In total, 104 matches will be played between June 11 and July 19.") \
+        == ["104 matches"]
+    assert figures("The final is in 2030 at 10:05 a.m., and 2,000 people voted.") == ["2,000 people"]
+    assert figures("The 2021-22 season drew 2020 votes.") == ["2020 votes"]
+    assert figures("Millions of swings were recalled; 2 million swings in all.") == ["2 million swings"]
+    assert figures("A 30-day ceasefire.") == ["30-day"]  # the hyphen carries the unit
+    assert figures("Of the 5 was left.") == ["5"]  # "was" is no unit
+
+
+def test_bare_figures_that_count_different_things_do_not_differ() -> None:
+    from bot.claims import Value, _comparable
+    from bot.evidence import Sentence
+
+    def bare(text: str, figure: str) -> Value:
+        s = Sentence("a", 0, len(text), text, 0.5, 0.5, None, values=at.spans(text, at.NUMBER))
+        return Value(figure, figure, at.NUMBER, sentences=[s])
+
+    four = bare("Russia claims four Ukrainian territories.", "four")
+    soldiers = bare("He said 942 Russian soldiers were captured.", "942")
+    five = bare("Kyiv says five Ukrainian territories are claimed.", "five")
+    assert not _comparable(four, soldiers)
+    assert _comparable(four, five)
