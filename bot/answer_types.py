@@ -88,15 +88,17 @@ _PLACE_NOUNS = set("""country countries state states city cities town towns regi
 place county province island islands nation continent capital neighborhood neighbourhood
 district village location site venue port border sea ocean river lake mountain park airport
 street road bridge landmark destination strait""".split())
+# Organisations: a person is no answer to "which tabloid" or "which team".
+ORG_NOUNS = set("""company companies firm automaker airline retailer chain brand network
+organization organisation agency group team club band university college school party
+manufacturer carmaker bank newspaper tabloid outlet platform app website channel broadcaster
+studio restaurant supermarket pharmacy store startup giant insurer union""".split())
 _PERSON_NOUNS = set("""person man woman actor actress athlete player star singer artist rapper
 leader official politician president senator lawmaker candidate judge justice member minister
 executive ceo founder director coach host celebrity comedian musician author writer journalist
 player pope king queen prince princess monarch governor mayor footballer gymnast golfer
 boxer driver pilot astronaut scientist chef rep representative nominee winner suspect
-company companies firm automaker airline retailer chain brand network organization
-organisation agency group team club band university college school party manufacturer
-carmaker bank newspaper tabloid outlet platform app website channel broadcaster studio
-restaurant supermarket pharmacy store startup giant insurer union""".split())
+""".split()) | ORG_NOUNS
 _DATE_NOUNS = set("year day date month week time season decade century deadline".split())
 _NUMBER_HEADS = re.compile(
     r"\b(how (many|much)|what (percentage|percent|share|proportion|fraction|number|amount|"
@@ -157,9 +159,15 @@ class Span:
     kind: str
 
 
+_QUOTE_MARKS = re.compile(r"[“”\"]|(?<!\w)['‘’]|['‘’](?!\w)")
+
+
 def _last_sentence(question: str) -> str:
+    """The question's last sentence (quiz questions set a scene first), without quotation
+    marks: "which “sleepy” town" asks for a town."""
     q = question.strip()
-    return re.split(r"(?<=[.?!])\s+", q)[-1] if q else q  # quiz questions set a scene first
+    last = re.split(r"(?<=[.?!])\s+", q)[-1] if q else q
+    return _QUOTE_MARKS.sub("", last)
 
 
 def yes_no(question: str) -> bool:
@@ -201,6 +209,15 @@ _HEAD_WORDS = re.compile(r"\b(which|what)\s+((?:[\w’'-]+\s*){1,5})", re.I)
 _HEAD_STOPS = set("""is was were are has have had did does do will would can could became
 won made said says announced recently this last next that to for in on at by from with as
 after before during since about over into who whom whose when where while""".split())
+
+
+def asks_for_organisation(question: str) -> bool:
+    """Is the asked noun an organisation ("which social media platform", "which NBA team")?"""
+    noun = type_noun(question)
+    if not noun:
+        return False
+    head = noun.split()[-1].lower().strip("’'")
+    return head in ORG_NOUNS or head.rstrip("s") in ORG_NOUNS
 
 
 def _noun_kind(word: str) -> str | None:

@@ -112,6 +112,7 @@ def _values(ev: Evidence) -> list[Value]:
     pooled = [s for s in ev.sentences[:POOL] if s.score >= POOL_FLOOR * best and s.values]
     by_key: dict[str, Value] = {}
     noun = at.type_noun(ev.question) if ev.kind == at.NAME else None
+    org = ev.kind == at.PERSON and at.asks_for_organisation(ev.question)
     head = re.compile(rf"\s+{re.escape(noun.split()[-1])}s?\b", re.I) if noun else None
     for rank, s in enumerate(pooled):
         seen: set[str] = set()
@@ -128,7 +129,7 @@ def _values(ev: Evidence) -> list[Value]:
             v = by_key.setdefault(key, Value(key, sp.text, sp.kind, rank=rank))
             v.mentions += 1
             near = _nearness(s.text, sp, ev.question_terms)
-            v.fit += _kind_fit(s.text, sp, ev.kind)
+            v.fit += _kind_fit(s.text, sp, ev.kind, org)
             v.near = max(v.near, near)
             v.support += s.score * near
             if sp.start == 0 and " " not in sp.text:
@@ -330,16 +331,19 @@ _TITLES = re.compile(r"\b(?:President|Prime Minister|Minister|Secretary|Senator|
                      r"star|actor|singer|spokesperson|spokesman|spokeswoman)\b\.?\s*$")
 
 
-def _kind_fit(sent: str, sp: at.Span, kind: str) -> float:
+def _kind_fit(sent: str, sp: at.Span, kind: str, org: bool = False) -> float:
     """Does the mention's context say it is of the asked kind (1), of the other kind (-1), or
     neither (0)? A place follows "in / at / from / to ..."; a person says things or carries a
-    title ("said Biden", "President Biden", "Trump, who ..., told")."""
+    title ("said Biden", "President Biden", "Trump, who ..., told"). When an organisation is
+    asked for (`org`), a person is of the other kind."""
     if kind not in (at.PLACE, at.PERSON):
         return 0.0
     before, after = sent[:sp.start], sent[sp.end:]
     place = bool(_PLACE_BEFORE.search(before))
     person = bool(_PERSON_AFTER.match(after) or _TITLES.search(before)
                   or re.search(r"\b(?:President|Minister|Secretary|Senator|Governor)\b", sp.text))
+    if org:
+        return -1.0 if person else 0.0
     if place == person:
         return 0.0
     return 1.0 if place == (kind == at.PLACE) else -1.0

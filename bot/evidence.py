@@ -232,7 +232,9 @@ def candidates(
                   fetch_vectors=lambda keys: searcher.sentence_vectors(snap, keys),
                   embed=searcher.vectors.embed)
     ev.kind = at.expected(question)
-    weights = {t: snap.idf(t) for t in set(terms(query))}
+    # In the question's order, not a set's: `rarest` below takes the first of equally rare
+    # terms, and a set's order changes with the process's hash seed (an answer did too).
+    weights = {t: snap.idf(t) for t in dict.fromkeys(terms(query))}
     author_q = bool(_AUTHOR_Q.search(question))
     if author_q:  # "who wrote the article about X" is about X; the byline answers
         for t in terms(_AUTHOR_WORDS):

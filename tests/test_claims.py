@@ -602,3 +602,23 @@ def test_bare_figures_that_count_different_things_do_not_differ() -> None:
     five = bare("Kyiv says five Ukrainian territories are claimed.", "five")
     assert not _comparable(four, soldiers)
     assert _comparable(four, five)
+
+
+def test_quotation_marks_in_the_question_hide_no_noun() -> None:
+    q = "Which “sleepy” town is the county's capital for beekeepers?"
+    assert at.expected(q) == at.PLACE
+    assert at.type_noun(q) == "sleepy town"
+
+
+def test_a_person_is_of_the_other_kind_when_an_organisation_is_asked_for() -> None:
+    from bot.claims import _kind_fit
+
+    def fit(sentence: str, value: str, org: bool) -> float:
+        i = sentence.index(value)
+        return _kind_fit(sentence, at.Span(i, i + len(value), value, at.NAME), at.PERSON, org)
+
+    assert at.asks_for_organisation("Which US tabloid backed the campaign?")
+    assert not at.asks_for_organisation("Which Olympic gymnast won the final?")
+    assert fit("Kelby Post editor Ann Roe said the paper backed him.", "Ann Roe", org=True) == -1.0
+    assert fit("Kelby Post editor Ann Roe said the paper backed him.", "Ann Roe", org=False) == 1.0
+    assert fit("The Kelby Post backed him.", "Kelby Post", org=True) == 0.0

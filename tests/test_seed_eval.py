@@ -50,3 +50,22 @@ def test_every_quote_is_verified_against_its_source(result) -> None:  # type: ig
 def test_conflict_questions_show_both_sides(result) -> None:  # type: ignore[no-untyped-def]
     conflicts = [v for v in result["questions"] if v["type"] == "conflict"]
     assert conflicts and all(not v["missing"] and not v["refused"] for v in conflicts), conflicts
+
+
+def test_answers_do_not_change_with_the_hash_seed(sample_index) -> None:  # type: ignore[no-untyped-def]
+    """Equally rare question terms were once taken in a set's order, so one answer quoted a
+    third claim or not depending on PYTHONHASHSEED: a figure must not depend on it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def run(seed: str) -> list[tuple[object, ...]]:
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "--data-dir", str(sample_index), "eval", str(SEED),
+             "--json"], env=env, capture_output=True, text=True, check=True).stdout
+        return [(q["id"], q["citations"], tuple(q["cited"]), q["good"])
+                for q in json.loads(out)["questions"]]
+
+    assert run("1") == run("4")
