@@ -43,7 +43,7 @@ def collect(rows: list[dict], weeks: list[str]) -> list[dict]:
         ev = gather(bot.searcher, q["question"], as_of=date.fromisoformat(q["question_date"]))
         vals = values(ev) if ev.factoid else []
         out.append({"id": q["id"], "half": half(q["week"], weeks),
-                    "X": [[v.features[k] for k in NAMES] for v in vals],
+                    "X": [[v.features.get(k, 0.0) for k in NAMES] for v in vals],
                     "y": [int(right(v.text, q["answer"])) for v in vals]})
     return out
 
@@ -62,7 +62,7 @@ def collect_seed(path: Path, data_dir: Path) -> list[dict]:
               for v in vals]
         num = int("".join(c for c in q["id"] if c.isdigit()) or 0)
         out.append({"id": q["id"], "half": "seed_tune" if num % 2 else "seed_heldout",
-                    "X": [[v.features[k] for k in NAMES] for v in vals], "y": ok})
+                    "X": [[v.features.get(k, 0.0) for k in NAMES] for v in vals], "y": ok})
     return out
 
 

@@ -371,11 +371,17 @@ def _split_and(text: str, s: int, e: int) -> list[tuple[int, int]]:
     return [(s, m.start()), *_split_and(text, after, e)]
 
 
-# Figures that count nothing: the day of a date ("June 11"), a year standing alone ("in 2030",
-# not "2030 votes"), a clock time ("10:05 a.m.").
+# Figures that count nothing: the day of a date ("June 11"), a year ("in 2018 voters approved",
+# or standing alone: "2030", not "2030 votes"), a clock time ("10:05", "2 a.m.").
 _NOT_COUNTS = re.compile(
     rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}})?|\b\d{{1,2}}(?:st|nd|rd|th)?"
-    rf"\s+(?:{_MONTHS})\b(?:,?\s+\d{{4}})?|\b\d{{1,2}}:\d\d\b")
+    rf"\s+(?:{_MONTHS})\b(?:,?\s+\d{{4}})?|\b(?i:in|since|by|until|from|before|after|during)\s+(?:1[89]|20)\d\d\b"
+    rf"|\b\d{{1,2}}(?::\d\d)?\s*(?:a\.m\.|p\.m\.|am\b|pm\b)|\b\d{{1,2}}:\d\d\b")
+# A number naming a thing ("Proposition 7", "Chapter 11") counts nothing.
+_LABEL = re.compile(r"(?<=[a-z,;:] )[A-Z][a-z]+\s+\d+$")
+# "one" as a pronoun ("a conservative one", "the only one"), not a count.
+_PRONOUN_ONE = re.compile(r"\b(?:a|an|the|this|that|each|every|any|no|which|another)\s+(?:\w+\s+)?one$",
+                          re.I)
 # "Millions of ..." says there are many, not how many.
 _VAGUE = re.compile(r"^(?:\w+\s+)?(?:dozens|hundreds|thousands|millions|billions)\b(?!\s+of\s+\d)", re.I)
 _YEAR = re.compile(r"(?:1[89]|20)\d\d(?:-(?:1[89]|20)?\d\d)?")
@@ -394,7 +400,11 @@ def spans(text: str, kind: str, common: Callable[[str], bool] | None = None) -> 
                   if (any(c.isdigit() for c in m.group(0)) or len(m.group(0)) > 2)
                   and not any(a <= m.start() < b for a, b in dated)
                   and not _YEAR.fullmatch(m.group(0).rstrip(",. "))
-                  and not _VAGUE.match(m.group(0))]
+                  and not _VAGUE.match(m.group(0))
+                  and not (m.group(0).rstrip(",").isdigit()
+                           and _LABEL.search(text[:m.start() + len(m.group(0).rstrip(","))]))
+                  and not _PRONOUN_ONE.search(text[:m.end()] if m.group(0).lower() == "one"
+                                              else "")]
     elif kind == DURATION:
         found += [Span(m.start(), m.end(), m.group(0), DURATION) for m in DURATION_RE.finditer(text)]
     elif kind == DATE:

@@ -60,7 +60,10 @@ _SPEAKER_AFTER = re.compile(r"(?:said|says|told|according to|claimed|stated|adde
 _SPEAKER_BEFORE = re.compile(r"((?:[A-Z][\w'’.-]+\s+){0,3}[A-Z][\w'’.-]+)(?:,[^,]{1,60},)?\s+"
                              rf"(?:{_VERBS})\b")
 _NOT_SPEAKERS = {"The", "He", "She", "They", "It", "We", "I", "This", "That", "But", "And",
-                 "Officials", "Reports", "Sources", "Police", "Mr", "Ms", "Mrs"}
+                 "Officials", "Reports", "Sources", "Police", "Mr", "Ms", "Mrs",
+                 # "... on Wednesday announced": a day says nothing
+                 "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+                 "Today", "Yesterday", "Tonight"}
 
 
 @dataclass
@@ -393,6 +396,8 @@ def disagreement(ev: Evidence, vals: list[Value]) -> tuple[Value, Value] | None:
             return None
         if not (_definite(a) and _definite(b) and _comparable(a, b)):
             continue  # "millions" vs "4", "$233,610" vs "2015", "62-37" vs "12"
+        if _close(a, b):
+            continue  # "more than $6 billion" and "approximately $6.1 billion" agree
         if sa is sb or mentions(sa, b) or mentions(sb, a):
             continue  # one sentence giving both is one account (a range, a comparison)
         if min(sa.coverage, sb.coverage) < 0.75 * max(sa.coverage, sb.coverage):
@@ -413,6 +418,30 @@ def _definite(v: Value) -> bool:
     if _YEAR.match(t) or re.search(r"\d+-\d+", t):
         return False
     return bool(re.search(r"\d", t) or _SPELLED.search(t))
+
+
+_AMOUNT = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(thousand|million|billion|trillion|bn|m)?\b", re.I)
+_TIMES = {"thousand": 1e3, "million": 1e6, "m": 1e6, "billion": 1e9, "bn": 1e9, "trillion": 1e12}
+# Figures this close are one account written two ways, not sources that differ.
+CLOSE = 0.1
+
+
+def _amount(v: Value) -> float | None:
+    m = _AMOUNT.search(v.text)
+    if not m:
+        return None
+    try:
+        x = float(m.group(1).replace(",", ""))
+    except ValueError:
+        return None
+    return x * _TIMES.get((m.group(2) or "").lower(), 1.0)
+
+
+def _close(a: Value, b: Value) -> bool:
+    """Do two figures agree within CLOSE of the larger ("$6 billion", "$6.1 billion")?"""
+    x, y = _amount(a), _amount(b)
+    return x is not None and y is not None and max(x, y) > 0 and \
+        abs(x - y) <= CLOSE * max(x, y)
 
 
 def _signature(v: Value) -> frozenset[str]:
@@ -454,6 +483,8 @@ def speaker(ev: Evidence, s: Sentence) -> str | None:
                 words = name.split()
                 while words and words[0].rstrip(".") in _NOT_SPEAKERS:
                     words.pop(0)
+                while words and words[-1].rstrip(".") in _NOT_SPEAKERS:
+                    words.pop()
                 if words:
                     return " ".join(words)
     return None

@@ -622,3 +622,39 @@ def test_a_person_is_of_the_other_kind_when_an_organisation_is_asked_for() -> No
     assert fit("Kelby Post editor Ann Roe said the paper backed him.", "Ann Roe", org=True) == -1.0
     assert fit("Kelby Post editor Ann Roe said the paper backed him.", "Ann Roe", org=False) == 1.0
     assert fit("The Kelby Post backed him.", "Kelby Post", org=True) == 0.0
+
+
+def test_clock_times_labels_and_the_pronoun_one_are_no_figures() -> None:
+    def figures(text: str) -> list[str]:
+        return [s.text for s in at.spans(text, at.NUMBER)]
+    assert figures("At 2 a.m. Sunday, clocks go forward by one hour.") == ["one hour"]
+    assert figures("In 2018 voters approved Proposition 7, a ballot measure.") == []
+    assert figures("The team scored 7 goals in Game 7.") == ["7 goals"]
+    assert figures("The estimate is most likely a conservative one, they say.") == []
+    assert figures("Only one person was hurt.") == ["one"]
+
+
+def test_a_day_is_no_speaker() -> None:
+    from types import SimpleNamespace
+
+    from bot.claims import speaker
+    from bot.evidence import Sentence
+
+    ev = SimpleNamespace(snapshot=SimpleNamespace(document=lambda source: None))
+    text = "President Biden on Wednesday announced relief of up to $20,000."
+    s = Sentence("a", 0, len(text), text, 0.5, 0.5, None)
+    assert speaker(ev, s) != "Wednesday"  # type: ignore[arg-type]
+    text = "Ann Roe on Monday announced the plan."
+    assert speaker(ev, Sentence("a", 0, len(text), text, 0.5, 0.5, None)) is None  # type: ignore[arg-type]
+
+
+def test_figures_within_a_tenth_of_each_other_do_not_differ() -> None:
+    from bot.claims import Value, _close
+
+    def fig(text: str) -> Value:
+        return Value(text, text, at.NUMBER)
+
+    assert _close(fig("more than $6 billion"), fig("approximately $6.1 billion"))
+    assert _close(fig("about 1,000"), fig("1,050"))
+    assert not _close(fig("942"), fig("over 400"))
+    assert not _close(fig("$6 billion"), fig("$6.8 billion"))
