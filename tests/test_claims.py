@@ -658,3 +658,21 @@ def test_figures_within_a_tenth_of_each_other_do_not_differ() -> None:
     assert _close(fig("about 1,000"), fig("1,050"))
     assert not _close(fig("942"), fig("over 400"))
     assert not _close(fig("$6 billion"), fig("$6.8 billion"))
+
+
+def test_a_bare_figure_before_another_plural_noun_counts_something_else() -> None:
+    from bot.claims import Value, _unit_match
+    from bot.evidence import Evidence, Sentence
+
+    def unit(question: str, text: str, figure: str) -> float:
+        ev = Evidence(question, snapshot=None, hits=[])  # type: ignore[arg-type]
+        s = Sentence("a", 0, len(text), text, 0.5, 0.5, None, values=at.spans(text, at.NUMBER))
+        return _unit_match(ev, Value(figure, figure, at.NUMBER, sentences=[s]))
+
+    q = "How many matches are in the tournament?"
+    assert unit(q, "Pitches were laid for the 16 host stadiums.", "16") == -1.0
+    assert unit(q, "There will be 104 matches.", "104 matches") == 1.0
+    # ...unless its sentence names the asked thing: it may still count it
+    assert unit("How many prisoners were taken?",
+                "He said 942 Russian soldiers had been captured as prisoners of war.", "942") == 0.0
+    assert unit(q, "Tickets sold out in 16 minutes.", "16 minutes") == -1.0
