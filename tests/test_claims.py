@@ -676,3 +676,17 @@ def test_a_bare_figure_before_another_plural_noun_counts_something_else() -> Non
     assert unit("How many prisoners were taken?",
                 "He said 942 Russian soldiers had been captured as prisoners of war.", "942") == 0.0
     assert unit(q, "Tickets sold out in 16 minutes.", "16 minutes") == -1.0
+
+
+def test_a_date_of_the_thing_acted_on_is_not_the_date_of_the_act() -> None:
+    from bot.claims import _dates_object
+
+    def dated(sentence: str, date_text: str, question: str) -> int:
+        i = sentence.index(date_text)
+        return _dates_object(sentence, at.Span(i, i + len(date_text), date_text, at.DATE), question)
+
+    s = "The US lifted its March 3 suspension of military aid on Tuesday."
+    assert dated(s, "March 3", "When did the US lift its suspension of military aid?") == 1
+    assert dated(s, "on Tuesday", "When did the US lift its suspension of military aid?") == 0
+    # asked about the thing itself, its own date answers
+    assert dated(s, "March 3", "When was the suspension of military aid announced?") == 0
