@@ -33,6 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COLD_QUESTION = "What did the Federal Reserve announce about interest rates this week?"
 
+# Issue 10's "Done when" for answers on the bench corpus (key, how, target).
+ANSWER_TARGETS = {
+    "answer_recall": ("ge", 0.75), "refused": ("le", 0.10), "cites_gold": ("ge", 0.80),
+    "quotes_verified": ("ge", 1.0), "unambiguous": ("ge", 0.65), "max_claims": ("le", 3),
+}
+ANSWER_SPEED_TARGETS = {"warm_ask_p50_ms": 150.0, "cold_ask_sample_s": 3.0}
+
 TARGETS = {  # the issue's "Done when" table: (bench, pool)
     "index_s": (120, 1200), "index_peak_mb": (1024, 2048), "cold_ask_s": (2.0, 3.0),
     "search_p50_ms": (20, 30), "search_p95_ms": (40, 60), "serving_rss_mb": (600, 1536),
@@ -234,15 +241,34 @@ def table(r: dict, col: int) -> None:  # type: ignore[type-arg]
     answers = r["eval"].get("answers") or {}
     if answers:
         print()
-        print(f"| dev answers ({r['corpus']}) | all | tune half | held-out half |")
-        print("|---|---|---|---|")
+        bench = col == 0
+        print(f"| dev answers ({r['corpus']}) | all | tune half | held-out half |"
+              + (" target (all) | met |" if bench else ""))
+        print("|---|---|---|---|" + ("---|---|" if bench else ""))
         for key in ("answer_recall", "refused", "cites_gold", "unambiguous", "quotes_verified",
                     "mean_claims", "max_claims"):
-            print(f"| {key.replace('_', ' ')} | "
-                  + " | ".join(str(answers.get(h, {}).get(key, "")) for h in ("all", "tune", "heldout"))
-                  + " |")
+            line = f"| {key.replace('_', ' ')} | " + " | ".join(
+                str(answers.get(h, {}).get(key, "")) for h in ("all", "tune", "heldout")) + " |"
+            if bench and key in ANSWER_TARGETS:
+                how, target = ANSWER_TARGETS[key]
+                value = answers.get("all", {}).get(key, 0)
+                ok = value >= target if how == "ge" else value <= target
+                line += f" {'≥' if how == 'ge' else '≤'} {target} | {'yes' if ok else 'NO'} |"
+            elif bench:
+                line += " | |"
+            print(line)
         print(f"| warm ask through eval, p50 / p95 ms | {answers.get('latency_ms_p50')} / "
-              f"{answers.get('latency_ms_p95')} | | |")
+              f"{answers.get('latency_ms_p95')} | | |" + (" | |" if bench else ""))
+        if bench and "warm_ask_ms" in r and "cold_ask_sample_s" in r:
+            warm, cold = r["warm_ask_ms"]["p50"], r["cold_ask_sample_s"]["median"]
+            print()
+            print("| answer speed (bench) | measured | target | met |")
+            print("|---|---|---|---|")
+            t = ANSWER_SPEED_TARGETS
+            print(f"| warm extractive `ask -` p50 | {warm} ms | ≤ {t['warm_ask_p50_ms']} ms | "
+                  f"{'yes' if warm <= t['warm_ask_p50_ms'] else 'NO'} |")
+            print(f"| cold `newsbot ask`, sample index | {cold} s | ≤ {t['cold_ask_sample_s']} s | "
+                  f"{'yes' if cold <= t['cold_ask_sample_s'] else 'NO'} |")
     print(f"load average before {r['load_before']}, after {r['load_after']}")
 
 

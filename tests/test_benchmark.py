@@ -48,3 +48,30 @@ def test_bench_format_end_to_end(tmp_path: Path) -> None:
     # The first article holds the answer for q1 (in its headline), for q2 it holds no violin.
     assert [q["top_holds_answer"] for q in result["questions"]] == [True, False]
     assert s["top_holds_answer"] == 0.5
+
+
+def test_make_bench_says_whether_each_answer_target_is_met(capsys) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import run_bench
+
+    def answers(recall: float) -> dict:  # type: ignore[type-arg]
+        row = {"answer_recall": recall, "refused": 0.0, "cites_gold": 0.9, "unambiguous": 0.7,
+               "quotes_verified": 1.0, "mean_claims": 2.8, "max_claims": 3}
+        return {"all": row, "tune": row, "heldout": row, "latency_ms_p50": 80, "latency_ms_p95": 200}
+
+    def result(recall: float) -> dict:  # type: ignore[type-arg]
+        return {"corpus": "bench", "index": {"seconds": 70, "peak_rss_mb": 800},
+                "cold_ask_s": {"median": 1.5}, "warm_search_ms": {"p50": 15, "p95": 22},
+                "warm_ask_ms": {"p50": 60, "p95": 160, "rss_mb": 430},
+                "reindex_one_changed": {"seconds": 2.1}, "cold_ask_sample_s": {"median": 1.5},
+                "eval": {"strict": {"hits@1": 0.78, "mrr@10": 0.87}, "answers": answers(recall)},
+                "load_before": "0", "load_after": "0"}
+
+    run_bench.table(result(0.74), 0)
+    recall_row = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| answer recall"))
+    assert recall_row.endswith("| NO |"), recall_row
+    run_bench.table(result(0.76), 0)
+    recall_row = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| answer recall"))
+    assert recall_row.endswith("| yes |"), recall_row
