@@ -43,12 +43,26 @@ def recency_prior(query: str) -> float:
 
 def recency_bonuses(query: str, as_of: date | None, days: np.ndarray) -> np.ndarray:
     """What the recency prior adds for articles published on `days` (-1: unknown date)."""
-    days = np.asarray(days, dtype=np.int64)
+    days = undated_as_typical(np.asarray(days, dtype=np.int64))
     if as_of is None:
         return np.zeros(len(days))
     out = recency_prior(query) * recency(day_number(as_of.isoformat()) - days)
     out[days < 0] = 0.0
     return out
+
+
+def undated_as_typical(days: np.ndarray) -> np.ndarray:
+    """The days of the candidates, an undated one (-1) taking the median day of the dated ones.
+
+    An undated article is neither fresh nor stale among its rivals. Counting it as a fixed age
+    before the as-of date (it was four weeks) made it the freshest of all when the question came
+    long after the dated articles, and the stalest when it came soon after: on the sample
+    articles (one of five dated) the seed dev set scored 31/34 answered well as of no date,
+    27/34 as of 2026-12-02 and 19/34 as of 2025-03-14, the day after the dated one."""
+    dated = days[days >= 0]
+    if not len(dated) or len(dated) == len(days):
+        return days
+    return np.where(days >= 0, days, int(np.median(dated)))
 
 
 def recency(age_days: np.ndarray) -> np.ndarray:
@@ -63,7 +77,8 @@ def recency(age_days: np.ndarray) -> np.ndarray:
     return np.where(age < 0, 0.0, weight)
 
 
-# The unknown date of an undated article counts as four weeks old. It is neither fresh nor stale.
+# When no candidate is dated, an article counts as four weeks old (`undated_as_typical` gives
+# an undated one its dated rivals' median day otherwise).
 UNDATED_AGE = 28
 
 FEATURES = (
@@ -114,7 +129,7 @@ def features(view: View, rows: list[int], qids: np.ndarray, bm25: np.ndarray,
     if leads is not None:
         X[:, 2] = leads[arr]
     X[:, 3] = [(RRF_K + 1) / (RRF_K + lead_rank.get(r, k) + 1) for r in rows]
-    days = view.doc_day[arr]
+    days = undated_as_typical(view.doc_day[arr])
     if max_day is not None:
         age = np.where(days >= 0, max_day - days, UNDATED_AGE)
         rec = np.where(days >= 0, recency(age), 0.0)

@@ -77,3 +77,30 @@ def test_article_ranking_coverage_counts_each_query_term_once_per_article() -> N
     owner = np.array([0, 0, 1, 1, 1, 2, 2])
     got = _coverage(ids, owner, 4, qterms, idf)
     assert got.tolist() == [1.0, 1.0 + 4.0, 2.0, 0.0]
+
+
+def test_an_undated_article_is_neither_fresh_nor_stale_whenever_the_question_comes(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two reports of one story, one dated and one not: which ranks first must not flip with
+    the as-of date (an undated article once counted as four weeks old before it, so it won
+    whenever the question came long after the dated one, and lost whenever it came soon after)."""
+    import numpy as np
+
+    from index.article_ranking import undated_as_typical
+
+    assert list(undated_as_typical(np.array([100, -1, 120, -1]))) == [100, 110, 120, 110]
+    assert list(undated_as_typical(np.array([-1, -1]))) == [-1, -1]  # none dated: unchanged
+    text = ("Lighthouse keepers in Zorbland ended their strike after a pay deal, the union said. "
+            "The harbour lighthouse reopened on Friday.")
+    path = tmp_path / "feed.jsonl"
+    rows = [{"id": "dated", "published_at": "2024-03-08", "title": "Zorbland keepers end strike",
+             "source": "zorb.example", "text": text},
+            {"id": "undated", "title": "Zorbland keepers end strike", "source": "zorb.example",
+             "text": text.replace("the union said", "union leaders said")}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    bot = Newsbot(make_settings(tmp_path / "data"))
+    bot.index([path])
+    q = "Did the Zorbland lighthouse keepers end their strike?"
+    orders = {d: [s for s, _ in bot.searcher.rank_articles(q, as_of=d)]
+              for d in (date(2024, 3, 9), date(2026, 12, 1))}
+    assert orders[date(2024, 3, 9)] == orders[date(2026, 12, 1)], orders

@@ -1,7 +1,8 @@
 """Answer quality on the seed format (`gold_sources`, `must_include`, `min_sources`).
 
-Each question is answered through `Answerer.answer`, the path every user gets, and judged the
-way `../shared/README.md` defines "answered well".
+Each question is answered through `Answerer.answer`, the path every user gets, as of today as
+`newsbot ask`, the REPL and Telegram ask (the seed format has no question dates), and judged
+the way `../shared/README.md` defines "answered well".
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from bot.answer import Answer
@@ -82,7 +84,7 @@ def answer_all(
     verdicts = []
     for q in rows:
         t0 = time.perf_counter()
-        ans = answerer.answer(q["question"])
+        ans = answerer.answer(q["question"], as_of=date.today())
         texts = {c.source: snap.text(c.source) for c in ans.citations}
         v = judge_seed(q, ans, texts)
         v["ms"] = round((time.perf_counter() - t0) * 1000, 2)
