@@ -60,6 +60,8 @@ def test_answers_do_not_change_with_the_hash_seed(sample_index) -> None:  # type
     import subprocess
     import sys
 
+    if not SEED.exists():
+        pytest.fail(f"{SEED} is missing: the shared/ folder must sit beside the project")
     def run(seed: str) -> list[tuple[object, ...]]:
         env = {**os.environ, "PYTHONHASHSEED": seed}
         out = subprocess.run(
