@@ -387,6 +387,18 @@ _VAGUE = re.compile(r"^(?:\w+\s+)?(?:dozens|hundreds|thousands|millions|billions
 _YEAR = re.compile(r"(?:1[89]|20)\d\d(?:-(?:1[89]|20)?\d\d)?")
 
 
+def _counts(text: str, m: re.Match[str], dated: list[tuple[int, int]]) -> bool:
+    """Is the figure `m` a count of something, not a date's day, a year, a clock time, a label,
+    a vague "millions" or the pronoun "one"?"""
+    figure = m.group(0)
+    bare = figure.rstrip(",. ")
+    return ((any(c.isdigit() for c in figure) or len(figure) > 2)
+            and not any(a <= m.start() < b for a, b in dated)
+            and not _YEAR.fullmatch(bare) and not _VAGUE.match(figure)
+            and not (bare.isdigit() and _LABEL.search(text[:m.start() + len(bare)]))
+            and not (bare.lower() == "one" and _PRONOUN_ONE.search(text[:m.start() + 3])))
+
+
 def spans(text: str, kind: str, common: Callable[[str], bool] | None = None) -> list[Span]:
     """Candidate answer values of `kind` in a sentence, left to right, without overlaps.
 
@@ -397,14 +409,7 @@ def spans(text: str, kind: str, common: Callable[[str], bool] | None = None) -> 
     if kind in (NUMBER,):
         dated = [(m.start(), m.end()) for m in _NOT_COUNTS.finditer(text)]
         found += [Span(m.start(), m.end(), m.group(0), NUMBER) for m in NUMBER_RE.finditer(text)
-                  if (any(c.isdigit() for c in m.group(0)) or len(m.group(0)) > 2)
-                  and not any(a <= m.start() < b for a, b in dated)
-                  and not _YEAR.fullmatch(m.group(0).rstrip(",. "))
-                  and not _VAGUE.match(m.group(0))
-                  and not (m.group(0).rstrip(",").isdigit()
-                           and _LABEL.search(text[:m.start() + len(m.group(0).rstrip(","))]))
-                  and not _PRONOUN_ONE.search(text[:m.end()] if m.group(0).lower() == "one"
-                                              else "")]
+                  if _counts(text, m, dated)]
     elif kind == DURATION:
         found += [Span(m.start(), m.end(), m.group(0), DURATION) for m in DURATION_RE.finditer(text)]
     elif kind == DATE:

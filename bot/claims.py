@@ -461,16 +461,15 @@ def disagreement(ev: Evidence, vals: list[Value]) -> tuple[Value, Value] | None:
     return None
 
 
-_YEAR = re.compile(r"^(?:in |since )?(?:1[89]|20)\d\d$")
 _SPELLED = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                       r"twenty|thirty|forty|fifty|hundred)\b", re.I)
 
 
 def _definite(v: Value) -> bool:
-    """A figure that can disagree with another: digits or a spelled number, not a year, a
-    tally or a vague "millions"."""
+    """A figure that can disagree with another: digits or a spelled number, not a tally or a
+    vague "millions" (a year is no figure at all: `at.spans`)."""
     t = v.key
-    if _YEAR.match(t) or re.search(r"\d+-\d+", t):
+    if re.search(r"\d+-\d+", t):
         return False
     return bool(re.search(r"\d", t) or _SPELLED.search(t))
 
